@@ -1,0 +1,68 @@
+/* cli: quick mode's command line, `blaster [options] URL`, with wrk's and wrk2's flags
+ * (-c -t -d -H --latency --timeout, -R) plus k6's --summary-export. Subcommands (serve,
+ * run, ...) are dispatched by main before this parser sees argv.
+ */
+#ifndef BLASTER_CLI_H
+#define BLASTER_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLI_MAX_HEADERS     64
+#define CLI_MAX_THREADS     1024
+#define CLI_MAX_CONNECTIONS 1000000
+#define CLI_HDR_NAMES_SIZE  4096   /* bytes for all header names, NULs included */
+
+struct cli_header {
+    const char *name;   /* points into struct cli's hdr_names: the name is copied to end it */
+    const char *value;  /* points into the argv string, after the colon and any blanks */
+};
+
+struct cli {
+    const char *url;            /* the one positional argument, validated with url_parse */
+    int      threads;           /* -t N, 1..1024; 0 = one per CPU in the affinity mask */
+    int      connections;       /* -c N, 1..1000000, default 10 like wrk */
+    int64_t  duration_ns;       /* -d DUR, > 0, default 10s */
+    double   rate;              /* -R RATE, req/s for the whole run; 0 = closed model */
+    bool     poisson;           /* --poisson: exponential gaps (needs -R) */
+    bool     latency;           /* -L/--latency: print the detailed latency distribution */
+    int      nheaders;
+    struct cli_header headers[CLI_MAX_HEADERS]; /* -H 'K: V' in command-line order */
+    const char *method;         /* -m METHOD; default GET, or POST when -b is given */
+    const char *body;           /* -b TEXT (NULL when absent or when -b @FILE) */
+    const char *body_file;      /* -b @FILE, the name after '@' */
+    int64_t  timeout_ns;        /* -T/--timeout DUR, > 0, default 2s like wrk */
+    int      verbose;           /* -v, repeatable (-vv) */
+    const char *summary_export; /* --summary-export FILE */
+    int      sigfigs;           /* --sigfigs N, 1..5, default 3 */
+    bool     help, version;     /* -h/--help, -V/--version */
+    char     hdr_names[CLI_HDR_NAMES_SIZE]; /* storage behind headers[].name */
+};
+
+/* Parse a quick-mode command line into *c (argv[0] is the program name and is skipped).
+ * Every string in *c points into argv or into c itself, so argv must outlive *c and *c must
+ * not be copied by value (headers[].name would point into the original).
+ *
+ * Options take their value as "-c 100", "-c100", "--connections 100" or
+ * "--connections=100"; flags without a value bundle ("-Lvv"). Options and the URL may come
+ * in any order; "--" ends the options. Long names: --threads --connections --duration
+ * --rate --header --method --body --timeout --latency --poisson --verbose
+ * --summary-export --sigfigs --help --version. wrk's short -T (timeout) and -L (latency)
+ * work too; unlike wrk, -v is --verbose and -V is --version.
+ * Counts and rates take k/M suffixes (-c 1k), durations take units (-d 1m30s; a bare
+ * number is seconds, like wrk), see units.h.
+ *
+ * -h or -V stops parsing at once: returns 0 with help or version set and the rest of *c
+ * not to be relied on. Otherwise returns 0 with every field set (defaults included), or
+ * -1 with err naming the flag as the user spelled it and the offending value, e.g.
+ * "-c: expected a positive count, got 'abc'", "unknown option '--foo'", "missing URL",
+ * "--poisson needs a rate: add -R RATE", or url_parse's message for a bad URL.
+ * Checks across flags: -c >= -t when -t is given; --poisson needs -R. Never allocates. */
+int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen);
+
+/* The --help text: usage line, every option with its default, the other subcommands and
+ * an example. Ends with a newline. */
+extern const char cli_usage[];
+
+#endif

@@ -1,0 +1,1038 @@
+/* serve — `blaster serve`, the built-in HTTP/1.1 test target.
+ *
+ *   blaster serve                                   200 "hello, world\n" on 127.0.0.1:8080
+ *   blaster serve --body-size 1MiB --delay 20ms     big bodies from a slow backend
+ *   blaster serve --stall 1s@10s --reset-rate 0.01  a 1 s freeze every 10 s, 1% resets
+ *
+ * One worker thread per CPU, each with its own ring, its own listening socket
+ * (SO_REUSEPORT spreads the connections), a multishot accept into the ring's
+ * file table and a multishot receive per connection into the ring's shared
+ * provided buffers, so an idle connection costs its struct conn and nothing
+ * else. A connection is named by its slot in the file table, which is also its
+ * index in the worker's slab of struct conn; a generation number makes the
+ * completions that arrive after a close harmless.
+ *
+ * A request's path: bytes arrive (on_recv) → the HTTP parser frames a request
+ * (feed) → respond() picks its response, route() first and the faults after,
+ * and appends it to the connection's queue → flush() sends the queue's head
+ * when it is due: now, after --delay, or at the end of a stall. Every response
+ * is rendered once at start, so a send only points at it.
+ *
+ * Why a queue: requests are parsed as soon as they arrive (the provided buffer
+ * goes back to the kernel when the handler returns), but a connection has at
+ * most one send in flight, because two sends on one socket can be reordered
+ * or interleaved when the first one waits for socket space. Pipelined
+ * requests wait in the queue as runs of identical responses; a run goes out
+ * in one send, from a rendering that holds several copies back to back. A
+ * client that pipelines more than QRUNS different responses ahead of the
+ * server is closed (counted as a pipeline overflow in -v). */
+#include "blaster/serve.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "blaster/http.h"
+#include "blaster/units.h"
+#include "ring/ring.h"
+#include "ring/worker.h"
+
+#define MAX_WORKERS    1024
+#define MAX_CONNS      20000   /* per worker; past that run more workers (DESIGN.md) */
+#define MAX_BODY       (1ULL << 30)
+#define QRUNS          32      /* runs of pending responses per connection (power of 2):
+                                  any mix of responses to 32 pipelined requests fits */
+#define REPS           16      /* copies of a small response rendered back to back */
+#define CONTIG_MAX     65536   /* responses up to this are one buffer; bigger ones are
+                                  a header plus the shared body, sent with sendmsg */
+#define LINGER_NS      (2 * 1000000000LL)
+#define TICK_NS        (100 * 1000000LL)  /* workers notice a stop within this */
+#define ACCEPT_RETRY_NS (10 * 1000000LL)
+
+static const char usage[] =
+    "Usage: blaster serve [--listen ADDR:PORT] [--threads N] [--body-size SIZE] [--delay DUR]\n"
+    "                     [--stall DUR@EVERY] [--error-rate F] [--reset-rate F]\n"
+    "                     [--close-rate F] [--garbage-rate F] [--exit-after DUR] [-v]\n";
+
+static const char help[] =
+    "The built-in HTTP/1.1 test target: keep-alive, pipelining, any path answers 200.\n"
+    "\n"
+    "      --listen ADDR:PORT  where to listen: IPv4, [IPv6] or localhost; port 0 picks\n"
+    "                          a free one (default 127.0.0.1:8080)\n"
+    "  -t, --threads N         worker threads (default: one per usable CPU)\n"
+    "      --body-size SIZE    bytes of the 200 response's body: 0, 4KiB, 1MiB\n"
+    "                          (default 13: \"hello, world\\n\")\n"
+    "      --delay DUR         every response waits DUR: 20ms, 1.5s (default 0)\n"
+    "      --stall DUR@EVERY   answer nothing for DUR, EVERY after start and every EVERY\n"
+    "                          after that: 1s@10s; what arrives meanwhile is answered\n"
+    "                          when the stall ends (default none)\n"
+    "      --error-rate F      fraction 0..1 of responses that are 500 (default 0)\n"
+    "      --reset-rate F      fraction of requests answered by a TCP reset (default 0)\n"
+    "      --close-rate F      fraction of responses sent with Connection: close, then\n"
+    "                          the connection is closed (default 0)\n"
+    "      --garbage-rate F    fraction of responses replaced by bytes that are not\n"
+    "                          HTTP, then a close (default 0)\n"
+    "      --exit-after DUR    stop by itself after DUR (default: at SIGINT/SIGTERM)\n"
+    "  -v, --verbose           per-worker counts at exit\n"
+    "  -h, --help              print this help\n";
+
+/* --- options ---------------------------------------------------------------- */
+
+struct serve_opts {
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    int       threads;          /* 0: one per CPU of the affinity mask */
+    uint64_t  body_size;
+    int64_t   delay_ns;
+    int64_t   stall_ns, stall_every_ns;  /* 0: no stalls */
+    int64_t   exit_after_ns;    /* 0: run until a signal */
+    double    error_rate, reset_rate, close_rate, garbage_rate;
+    int       verbose;
+    bool      help;
+};
+
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[64];
+    const char *colon;
+    memset(ss, 0, sizeof *ss);
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof host)
+            return -1;
+        memcpy(host, s + 1, (size_t)(close - s - 1));
+        host[close - s - 1] = 0;
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || (size_t)(colon - s) >= sizeof host)
+            return -1;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = 0;
+    }
+    char *end;
+    errno = 0;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (colon[1] < '0' || colon[1] > '9' || *end || errno || port > 65535)
+        return -1;
+    if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
+    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    if (s[0] != '[' && inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)port);
+        *len = sizeof *in4;
+        return 0;
+    }
+    if (s[0] == '[' && inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        *len = sizeof *in6;
+        return 0;
+    }
+    return -1;
+}
+
+static int parse_fraction(const char *s, double *f)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v) || v < 0 || v > 1)
+        return -1;
+    *f = v;
+    return 0;
+}
+
+enum opt_id { O_LISTEN, O_THREADS, O_BODY, O_DELAY, O_STALL, O_ERROR, O_RESET, O_CLOSE,
+              O_GARBAGE, O_EXIT, O_VERBOSE, O_HELP };
+
+static const struct { const char *name; char short_name; bool arg; enum opt_id id; } opts[] = {
+    {"listen", 0, true, O_LISTEN},        {"threads", 't', true, O_THREADS},
+    {"body-size", 0, true, O_BODY},       {"delay", 0, true, O_DELAY},
+    {"stall", 0, true, O_STALL},          {"error-rate", 0, true, O_ERROR},
+    {"reset-rate", 0, true, O_RESET},     {"close-rate", 0, true, O_CLOSE},
+    {"garbage-rate", 0, true, O_GARBAGE}, {"exit-after", 0, true, O_EXIT},
+    {"verbose", 'v', false, O_VERBOSE},   {"help", 'h', false, O_HELP},
+};
+
+/* flag is the option as the user spelled it (without "=value"). */
+static int apply(struct serve_opts *o, enum opt_id id, const char *flag, const char *v,
+                 char *err, size_t errlen)
+{
+    uint64_t n;
+    double *rate = NULL;
+    switch (id) {
+    case O_LISTEN:
+        if (parse_listen(v, &o->addr, &o->addrlen) == 0)
+            return 0;
+        snprintf(err, errlen, "%s: expected IPV4:PORT, [IPV6]:PORT or localhost:PORT, got '%s'", flag, v);
+        return -1;
+    case O_THREADS:
+        if (units_parse_count(v, &n) == 0 && n >= 1 && n <= MAX_WORKERS) {
+            o->threads = (int)n;
+            return 0;
+        }
+        snprintf(err, errlen, "%s: expected a thread count from 1 to %d, got '%s'", flag, MAX_WORKERS, v);
+        return -1;
+    case O_BODY:
+        if (units_parse_size(v, &n) == 0 && n <= MAX_BODY) {
+            o->body_size = n;
+            return 0;
+        }
+        snprintf(err, errlen, "%s: expected a size up to 1GiB like 512, 4KiB or 1MiB, got '%s'", flag, v);
+        return -1;
+    case O_DELAY:
+        if (units_parse_duration(v, &o->delay_ns) == 0)
+            return 0;
+        snprintf(err, errlen, "%s: expected a duration like 200ms or 1.5s, got '%s'", flag, v);
+        return -1;
+    case O_EXIT:
+        if (units_parse_duration(v, &o->exit_after_ns) == 0 && o->exit_after_ns > 0)
+            return 0;
+        snprintf(err, errlen, "%s: expected a duration greater than 0 like 30s or 5m, got '%s'", flag, v);
+        return -1;
+    case O_STALL: {
+        const char *at = strchr(v, '@');
+        char dur[64];
+        int64_t d, e;
+        if (at && (size_t)(at - v) < sizeof dur) {
+            memcpy(dur, v, (size_t)(at - v));
+            dur[at - v] = 0;
+            if (units_parse_duration(dur, &d) == 0 && units_parse_duration(at + 1, &e) == 0 &&
+                d > 0 && e > 0) {
+                if (d >= e) {
+                    /* Stalls back to back: a server that never answers again. --delay
+                     * with a long duration says that more plainly. */
+                    snprintf(err, errlen, "%s: the stall must be shorter than its period, got '%s'", flag, v);
+                    return -1;
+                }
+                o->stall_ns = d;
+                o->stall_every_ns = e;
+                return 0;
+            }
+        }
+        snprintf(err, errlen, "%s: expected DUR@EVERY like 1s@10s, got '%s'", flag, v);
+        return -1;
+    }
+    case O_ERROR: rate = &o->error_rate; break;
+    case O_RESET: rate = &o->reset_rate; break;
+    case O_CLOSE: rate = &o->close_rate; break;
+    case O_GARBAGE: rate = &o->garbage_rate; break;
+    case O_VERBOSE: o->verbose++; return 0;
+    case O_HELP: o->help = true; return 0;
+    }
+    if (parse_fraction(v, rate) == 0)
+        return 0;
+    snprintf(err, errlen, "%s: expected a fraction from 0 to 1 like 0.01, got '%s'", flag, v);
+    return -1;
+}
+
+static int parse_args(int argc, char **argv, struct serve_opts *o, char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    parse_listen("127.0.0.1:8080", &o->addr, &o->addrlen);
+    o->body_size = 13;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        char flag[64];
+        size_t k = 0;
+        if (a[0] == '-' && a[1] == '-' && a[2]) {
+            const char *eq = strchr(a, '=');
+            size_t len = eq ? (size_t)(eq - a) : strlen(a);
+            snprintf(flag, sizeof flag, "%.*s", (int)len, a);
+            for (k = 0; k < sizeof opts / sizeof opts[0]; k++)
+                if (strlen(opts[k].name) == len - 2 && strncmp(a + 2, opts[k].name, len - 2) == 0)
+                    break;
+            if (eq)
+                v = eq + 1;
+        } else if (a[0] == '-' && a[1] && !a[2]) {
+            snprintf(flag, sizeof flag, "%s", a);
+            for (k = 0; k < sizeof opts / sizeof opts[0]; k++)
+                if (opts[k].short_name == a[1])
+                    break;
+        } else {
+            snprintf(err, errlen, "unexpected argument '%s'", a);
+            return -1;
+        }
+        if (k == sizeof opts / sizeof opts[0]) {
+            snprintf(err, errlen, "unknown option '%s'", flag);
+            return -1;
+        }
+        if (opts[k].arg && !v) {
+            if (i + 1 >= argc) {
+                snprintf(err, errlen, "%s needs a value", flag);
+                return -1;
+            }
+            v = argv[++i];
+        } else if (!opts[k].arg && v) {
+            snprintf(err, errlen, "%s takes no value, got '%s'", flag, v);
+            return -1;
+        }
+        if (apply(o, opts[k].id, flag, v, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* --- responses, rendered once ------------------------------------------------- */
+
+/* How the connection goes on after a response: the request asked for
+ * keep-alive (HTTP/1.1), for keep-alive in HTTP/1.0 (which needs the header
+ * said back), or for a close. */
+enum variant { V_KEEP, V_KEEP10, V_CLOSE, NVARIANTS };
+enum after { AFTER_KEEP, AFTER_CLOSE, AFTER_RESET };
+
+/* Every response the server gives. --app demo will add its own after these. */
+enum resp_id {
+    RESP_OK, RESP_ERROR, RESP_BAD_REQUEST, RESP_URI_TOO_LONG, RESP_HEADERS_TOO_LARGE, RESP_NOT_IMPLEMENTED,
+    RESP_BAD_VERSION, RESP_CONTINUE, RESP_GARBAGE, RESP_RESET, NRESP
+};
+
+/* A queue entry names one rendering: response, variant, HEAD or not. */
+static inline uint16_t entry_id(unsigned resp, enum variant v, bool head)
+{
+    return (uint16_t)(resp << 3 | (unsigned)v << 1 | head);
+}
+
+struct rendered {
+    const uint8_t *data;      /* reps copies back to back; NULL: hdr + body with sendmsg */
+    uint64_t       len;       /* bytes of one response */
+    const uint8_t *hdr;       /* split form (big bodies): header here, body shared */
+    uint32_t       hdr_len;
+    const uint8_t *body;
+    uint16_t       reps;
+    uint8_t        after;
+    uint16_t       status;    /* for the counts; 0 for garbage and resets */
+    uint8_t       *mem;       /* what to free */
+};
+
+struct server {
+    struct serve_opts o;
+    int64_t           t0;     /* start: stalls are counted from here */
+    bool              timed;  /* --delay or --stall: responses have a due time */
+    bool              faults;
+    uint8_t          *body;
+    struct rendered   table[NRESP << 3];
+};
+
+static int render_raw(struct rendered *out, const void *bytes, size_t len, enum after after, int status)
+{
+    out->reps = len <= CONTIG_MAX / REPS ? REPS : 1;
+    out->mem = malloc(len * out->reps + 1);
+    if (!out->mem)
+        return -1;
+    for (unsigned i = 0; i < out->reps; i++)
+        memcpy(out->mem + i * len, bytes, len);
+    out->data = out->mem;
+    out->len = len;
+    out->after = (uint8_t)after;
+    out->status = (uint16_t)status;
+    return 0;
+}
+
+static int render(struct server *s, struct rendered *out, int status, const char *reason,
+                  const uint8_t *body, size_t body_len, enum variant v, bool head)
+{
+    static const char *const conn_hdr[NVARIANTS] = {
+        "", "Connection: keep-alive\r\n", "Connection: close\r\n",
+    };
+    char hdr[512];
+    int n = snprintf(hdr, sizeof hdr,
+                     "HTTP/1.1 %d %s\r\nServer: blaster\r\nContent-Type: text/plain\r\n"
+                     "Content-Length: %zu\r\n%s\r\n",
+                     status, reason, body_len, conn_hdr[v]);
+    size_t sent_body = head ? 0 : body_len;
+    enum after after = v == V_CLOSE ? AFTER_CLOSE : AFTER_KEEP;
+    if ((size_t)n + sent_body <= CONTIG_MAX) {
+        uint8_t one[CONTIG_MAX];
+        memcpy(one, hdr, (size_t)n);
+        memcpy(one + n, body, sent_body);
+        return render_raw(out, one, (size_t)n + sent_body, after, status);
+    }
+    out->mem = malloc((size_t)n);
+    if (!out->mem)
+        return -1;
+    memcpy(out->mem, hdr, (size_t)n);
+    out->hdr = out->mem;
+    out->hdr_len = (uint32_t)n;
+    out->body = s->body;
+    out->len = (uint64_t)n + body_len;
+    out->reps = 1;
+    out->after = (uint8_t)after;
+    out->status = (uint16_t)status;
+    return 0;
+}
+
+static int render_all(struct server *s)
+{
+    static const char pattern[] = "hello, world\n";
+    static const struct { int status; const char *reason, *body; bool close; } fixed[] = {
+        [RESP_ERROR] = {500, "Internal Server Error", "internal server error\n", false},
+        [RESP_BAD_REQUEST] = {400, "Bad Request", "bad request\n", true},
+        [RESP_URI_TOO_LONG] = {414, "URI Too Long", "request target too long\n", true},
+        [RESP_HEADERS_TOO_LARGE] = {431, "Request Header Fields Too Large", "request header too large\n", true},
+        [RESP_NOT_IMPLEMENTED] = {501, "Not Implemented", "transfer-encoding not implemented\n", true},
+        [RESP_BAD_VERSION] = {505, "HTTP Version Not Supported", "HTTP/1.x only\n", true},
+    };
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    static const char garbage[] = "NOT HTTP AT ALL\r\n\r\n";
+
+    uint64_t bs = s->o.body_size;
+    s->body = malloc(bs ? bs : 1);
+    if (!s->body)
+        return -1;
+    for (uint64_t i = 0; i < bs; i++)
+        s->body[i] = (uint8_t)pattern[i % (sizeof pattern - 1)];
+    for (unsigned r = 0; r < NRESP; r++) {
+        for (int v = 0; v < NVARIANTS; v++) {
+            for (int head = 0; head < 2; head++) {
+                struct rendered *out = &s->table[entry_id(r, v, head)];
+                int err;
+                if (r == RESP_OK) {
+                    err = render(s, out, 200, "OK", s->body, bs, v, head);
+                } else if (r == RESP_CONTINUE) {
+                    err = render_raw(out, cont, sizeof cont - 1, AFTER_KEEP, 100);
+                } else if (r == RESP_GARBAGE) {
+                    err = render_raw(out, garbage, sizeof garbage - 1, AFTER_CLOSE, 0);
+                } else if (r == RESP_RESET) {
+                    *out = (struct rendered){ .after = AFTER_RESET };
+                    err = 0;
+                } else {
+                    const char *b = fixed[r].body;
+                    err = render(s, out, fixed[r].status, fixed[r].reason, (const uint8_t *)b,
+                                 strlen(b), fixed[r].close ? V_CLOSE : v, head);
+                }
+                if (err)
+                    return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static void free_all(struct server *s)
+{
+    for (size_t i = 0; i < sizeof s->table / sizeof s->table[0]; i++)
+        free(s->table[i].mem);
+    free(s->body);
+}
+
+/* Routing: the one place that decides which response a request gets, from
+ * its method and target (an index into the response table). Everything
+ * answers 200 today; `--app demo` will match its routes here, against
+ * responses it renders at start. HEAD is handled by the caller (same
+ * response, no body). */
+static unsigned route(const struct server *s, const char *method, const char *target)
+{
+    (void)s;
+    (void)method;
+    (void)target;
+    return RESP_OK;
+}
+
+/* What a malformed request gets, from the parser's static error string. */
+static unsigned error_response(const char *err)
+{
+    if (!err)
+        return RESP_BAD_REQUEST;
+    if (strcmp(err, "header block too large") == 0)
+        return RESP_HEADERS_TOO_LARGE;
+    if (strcmp(err, "request target too long") == 0)
+        return RESP_URI_TOO_LONG;
+    if (strcmp(err, "unsupported transfer-encoding") == 0)
+        return RESP_NOT_IMPLEMENTED;
+    if (strcmp(err, "unsupported HTTP version") == 0)
+        return RESP_BAD_VERSION;
+    return RESP_BAD_REQUEST;
+}
+
+/* --- workers ---------------------------------------------------------------- */
+
+enum conn_state { C_FREE, C_OPEN, C_LINGER, C_CLOSING };
+
+enum conn_flag {
+    F_SENDING = 1 << 0,  /* a send is in flight (at most one) */
+    F_TIMER   = 1 << 1,  /* the connection's timer is pending */
+    F_DUE     = 1 << 2,  /* due holds the queue head's send time */
+    F_EOF     = 1 << 3,  /* the peer sent its FIN: answer what is queued, then close */
+    F_IGNORE  = 1 << 4,  /* a response that closes is queued: read no more requests */
+    F_CONTINUED = 1 << 5,/* 100 Continue queued for the current request */
+};
+
+struct run { uint16_t id; uint16_t n; };
+
+struct conn {
+    uint32_t          gen;
+    uint8_t           state;
+    uint8_t           flags;
+    uint8_t           qhead, qlen;      /* runs of pending responses, oldest first */
+    struct run        q[QRUNS];
+    uint16_t          inflight;         /* responses of the head run in the send in flight */
+    int64_t           due;              /* when the head may be sent (F_DUE) */
+    struct ring_timer timer;            /* --delay, --stall, linger */
+    struct iovec      iov[2];           /* big responses: header + shared body */
+    struct msghdr     msg;
+    struct http_req   req;
+};
+
+struct serve_stats {
+    uint64_t accepted, requests, s2xx, s4xx, s5xx, continues, resets, garbage, closes,
+             overflows, bytes_in, bytes_out;
+};
+
+struct worker {
+    int                  id, cpu, listen_fd;
+    const struct server *s;
+    pthread_barrier_t   *ready;
+    const int           *stop;
+    pthread_t            thread;
+    struct ring          ring;
+    struct conn         *conns;
+    uint32_t             nconns;   /* also the accept timer's tag */
+    struct ring_timer    accept_timer;
+    uint64_t             rng;
+    int                  err;      /* -errno of a failure */
+    const char          *err_what;
+    int                  done;
+    const char          *mode;     /* the ring's setup flags, for the ready line */
+    struct serve_stats   st;
+};
+
+static inline uint64_t rng_next(uint64_t *s)
+{
+    /* xorshift64*: fault draws need speed, not crypto. */
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static inline bool chance(struct worker *w, double p)
+{
+    return p > 0 && (double)(rng_next(&w->rng) >> 11) * 0x1.0p-53 < p;
+}
+
+static inline uint32_t slot(const struct worker *w, const struct conn *k)
+{
+    return (uint32_t)(k - w->conns);
+}
+
+/* t, or the end of the stall t falls in. Stalls start at t0 + i * EVERY for
+ * i >= 1 and last DUR (< EVERY). */
+static int64_t after_stall(const struct server *s, int64_t t)
+{
+    const struct serve_opts *o = &s->o;
+    if (!o->stall_ns || t < s->t0 + o->stall_every_ns)
+        return t;
+    int64_t start = s->t0 + (t - s->t0) / o->stall_every_ns * o->stall_every_ns;
+    return t < start + o->stall_ns ? start + o->stall_ns : t;
+}
+
+static void conn_close(struct worker *w, struct conn *k, bool reset)
+{
+    if (k->state == C_CLOSING || k->state == C_FREE)
+        return;
+    if (k->flags & F_TIMER)
+        ring_timer_cancel(&w->ring, slot(w, k), k->gen);
+    k->flags = 0;
+    k->state = C_CLOSING;
+    ring_close(&w->ring, slot(w, k), k->gen, reset);
+}
+
+/* A response that closes the connection was sent. Shut our side down and
+ * close when the peer does (or after LINGER_NS): closing at once with the
+ * peer's unread bytes in the socket would send an RST that can destroy the
+ * response before the peer reads it. */
+static void conn_linger(struct worker *w, struct conn *k)
+{
+    w->st.closes++;
+    if (k->flags & F_EOF) {
+        conn_close(w, k, false);
+        return;
+    }
+    k->state = C_LINGER;
+    k->flags = F_TIMER;
+    ring_shutdown(&w->ring, slot(w, k), k->gen);
+    ring_timer_at(&w->ring, &k->timer, slot(w, k), k->gen, ring_now() + LINGER_NS);
+}
+
+/* Send the head of the queue if it is due and nothing is in flight. */
+static void flush(struct worker *w, struct conn *k)
+{
+    if (k->flags & (F_SENDING | F_TIMER))
+        return;
+    if (!k->qlen) {
+        if (k->flags & F_EOF)
+            conn_close(w, k, false);
+        return;
+    }
+    struct run *run = &k->q[k->qhead];
+    const struct rendered *r = &w->s->table[run->id];
+    if (w->s->timed) {
+        /* The delay counts from when the response became the head (so the
+         * responses of one connection wait one after the other); a stall
+         * holds back whatever would be sent during it. */
+        int64_t now = ring_now();
+        if (!(k->flags & F_DUE)) {
+            k->due = now + (run->id >> 3 == RESP_CONTINUE ? 0 : w->s->o.delay_ns);
+            k->flags |= F_DUE;
+        }
+        int64_t t = after_stall(w->s, k->due > now ? k->due : now);
+        if (t > now) {
+            k->flags |= F_TIMER;
+            ring_timer_at(&w->ring, &k->timer, slot(w, k), k->gen, t);
+            return;
+        }
+    }
+    if (r->after == AFTER_RESET) {
+        w->st.resets++;
+        conn_close(w, k, true);
+        return;
+    }
+    uint16_t n = run->n < r->reps ? run->n : r->reps;
+    if (r->data) {
+        ring_send(&w->ring, slot(w, k), k->gen, r->data, (size_t)r->len * n, false);
+    } else {
+        /* The msghdr and iovec live in the connection: this is its only send in flight. */
+        k->iov[0] = (struct iovec){ (void *)r->hdr, r->hdr_len };
+        k->iov[1] = (struct iovec){ (void *)r->body, r->len - r->hdr_len };
+        k->msg = (struct msghdr){ .msg_iov = k->iov, .msg_iovlen = 2 };
+        ring_sendmsg(&w->ring, slot(w, k), k->gen, &k->msg, false);
+    }
+    k->inflight = n;
+    k->flags |= F_SENDING;
+}
+
+/* Append a response to the queue. False when the queue is full: a client
+ * pipelining more than QRUNS different responses ahead. */
+static bool enqueue(struct worker *w, struct conn *k, uint16_t id)
+{
+    if (k->qlen) {
+        struct run *tail = &k->q[(k->qhead + k->qlen - 1) & (QRUNS - 1)];
+        /* With --delay the head's due time is already set: a request joining
+         * it would be answered early. */
+        bool head_timed = k->qlen == 1 && (k->flags & F_DUE) && w->s->o.delay_ns;
+        if (tail->id == id && tail->n < UINT16_MAX && !head_timed) {
+            tail->n++;
+            return true;
+        }
+        if (k->qlen == QRUNS)
+            return false;
+    }
+    k->q[(k->qhead + k->qlen) & (QRUNS - 1)] = (struct run){ id, 1 };
+    k->qlen++;
+    return true;
+}
+
+static void count(struct worker *w, const struct rendered *r)
+{
+    if (r->status >= 500)
+        w->st.s5xx++;
+    else if (r->status >= 400)
+        w->st.s4xx++;
+    else if (r->status >= 200)
+        w->st.s2xx++;
+    else if (r->status == 100)
+        w->st.continues++;
+    else if (r->after == AFTER_CLOSE)
+        w->st.garbage++;
+}
+
+static void answer(struct worker *w, struct conn *k, uint16_t id)
+{
+    const struct rendered *r = &w->s->table[id];
+    if (!enqueue(w, k, id)) {
+        w->st.overflows++;
+        conn_close(w, k, false);
+        return;
+    }
+    count(w, r);
+    if (r->after != AFTER_KEEP)
+        k->flags |= F_IGNORE;
+}
+
+/* A whole request is in: pick its response, route first, then the faults. */
+static void respond(struct worker *w, struct conn *k)
+{
+    const struct server *s = w->s;
+    const struct http_req *q = &k->req;
+    bool head = strcmp(q->method, "HEAD") == 0;
+    enum variant v = !q->keep_alive ? V_CLOSE : q->minor_version == 0 ? V_KEEP10 : V_KEEP;
+    unsigned resp = route(s, q->method, q->target);
+    w->st.requests++;
+    if (s->faults) {
+        if (chance(w, s->o.reset_rate)) {
+            resp = RESP_RESET;
+        } else if (chance(w, s->o.garbage_rate)) {
+            resp = RESP_GARBAGE;
+        } else {
+            if (chance(w, s->o.error_rate))
+                resp = RESP_ERROR;
+            if (chance(w, s->o.close_rate))
+                v = V_CLOSE;
+        }
+    }
+    answer(w, k, entry_id(resp, v, head));
+}
+
+/* Bytes of the request stream: frame requests, queue their responses. */
+static void feed(struct worker *w, struct conn *k, const uint8_t *data, size_t len)
+{
+    size_t off = 0;
+    while (off < len && k->state == C_OPEN && !(k->flags & F_IGNORE)) {
+        size_t used;
+        enum http_rc rc = http_req_feed(&k->req, data + off, len - off, &used);
+        if (rc == HTTP_PARTIAL) {
+            /* The client waits for a go-ahead before sending the body. */
+            if (k->req.expect_continue && !(k->flags & F_CONTINUED)) {
+                k->flags |= F_CONTINUED;
+                answer(w, k, entry_id(RESP_CONTINUE, V_KEEP, false));
+            }
+            break;
+        }
+        if (rc == HTTP_ERROR) {
+            answer(w, k, entry_id(error_response(k->req.error), V_CLOSE, false));
+            break;
+        }
+        off += used;
+        respond(w, k);
+        http_req_init(&k->req);
+        k->flags &= (uint8_t)~F_CONTINUED;
+    }
+    if (k->state == C_OPEN)
+        flush(w, k);
+}
+
+/* --- completions ------------------------------------------------------------ */
+
+static void on_accept(struct worker *w, const struct ring_event *ev)
+{
+    if (ev->res >= 0 && (uint32_t)ev->res < w->nconns) {
+        struct conn *k = &w->conns[ev->res];
+        /* A new generation: completions still to come for the slot's previous
+         * connection (a cancelled receive, say) are ignored from here on. */
+        k->gen++;
+        k->state = C_OPEN;
+        k->flags = 0;
+        k->qhead = k->qlen = 0;
+        http_req_init(&k->req);
+        w->st.accepted++;
+        ring_recv(&w->ring, (uint32_t)ev->res, k->gen);
+    }
+    if (!ev->more) {
+        /* The multishot accept ended. On an error (the file table is full,
+         * say) retry a little later rather than spin. */
+        if (ev->res >= 0)
+            ring_accept(&w->ring, w->listen_fd, 0);
+        else
+            ring_timer_at(&w->ring, &w->accept_timer, w->nconns, 0, ring_now() + ACCEPT_RETRY_NS);
+    }
+}
+
+static void on_recv(struct worker *w, struct conn *k, const struct ring_event *ev)
+{
+    if (ev->res > 0) {
+        w->st.bytes_in += ev->len;
+        if (k->state == C_OPEN)
+            feed(w, k, ev->data, ev->len);
+        /* else lingering: the peer's bytes are read and dropped */
+    } else if (ev->res == 0) {
+        if (k->state == C_LINGER || !(k->qlen || (k->flags & F_SENDING))) {
+            conn_close(w, k, false);
+        } else {
+            k->flags |= F_EOF;  /* answer what was asked, then close (flush) */
+        }
+        return;
+    } else if (ev->res != -ENOBUFS) {
+        conn_close(w, k, false);
+        return;
+    }
+    /* A multishot receive also ends when the buffers ran out (-ENOBUFS): re-arm. */
+    if (!ev->more && (k->state == C_OPEN || k->state == C_LINGER))
+        ring_recv(&w->ring, slot(w, k), k->gen);
+}
+
+static void on_send(struct worker *w, struct conn *k, int res)
+{
+    struct run *run = &k->q[k->qhead];
+    const struct rendered *r = &w->s->table[run->id];
+    k->flags &= (uint8_t)~F_SENDING;
+    if (res < 0 || (uint64_t)res != r->len * k->inflight) {
+        conn_close(w, k, false);
+        return;
+    }
+    w->st.bytes_out += (uint64_t)res;
+    run->n = (uint16_t)(run->n - k->inflight);
+    if (!run->n) {
+        k->qhead = (k->qhead + 1) & (QRUNS - 1);
+        k->qlen--;
+        k->flags &= (uint8_t)~F_DUE;
+    }
+    if (r->after == AFTER_CLOSE)
+        conn_linger(w, k);
+    else
+        flush(w, k);
+}
+
+static void on_event(void *ctx, const struct ring_event *ev)
+{
+    struct worker *w = ctx;
+    if (ev->op == RING_OP_ACCEPT) {
+        on_accept(w, ev);
+        return;
+    }
+    if (ev->idx >= w->nconns) {
+        if (ev->op == RING_OP_TIMER && ev->idx == w->nconns)
+            ring_accept(&w->ring, w->listen_fd, 0);
+        return;
+    }
+    struct conn *k = &w->conns[ev->idx];
+    if (ev->gen != (k->gen & RING_GEN_MASK))
+        return; /* for an earlier connection on this slot */
+    switch (ev->op) {
+    case RING_OP_RECV:
+        if (k->state == C_OPEN || k->state == C_LINGER)
+            on_recv(w, k, ev);
+        break;
+    case RING_OP_SEND:
+        if (k->state == C_OPEN && (k->flags & F_SENDING))
+            on_send(w, k, ev->res);
+        break;
+    case RING_OP_TIMER:
+        if ((k->state == C_OPEN || k->state == C_LINGER) && (k->flags & F_TIMER)) {
+            k->flags &= (uint8_t)~F_TIMER;
+            if (k->state == C_LINGER)
+                conn_close(w, k, false);
+            else
+                flush(w, k);
+        }
+        break;
+    case RING_OP_CLOSE:
+        if (k->state == C_CLOSING)
+            k->state = C_FREE;
+        break;
+    default:
+        break;
+    }
+}
+
+static int worker_init(struct worker *w)
+{
+    /* The file table can hold as many sockets as the fd limit; the slab as many. */
+    struct rlimit rl;
+    uint32_t n = MAX_CONNS;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n)
+        n = (uint32_t)rl.rlim_cur;
+    w->nconns = n;
+    w->conns = calloc(n, sizeof *w->conns);
+    if (!w->conns) {
+        w->err_what = "out of memory for the connection slab";
+        return -ENOMEM;
+    }
+    /* 16 MiB of receive buffers for the worker, whatever the connection count. */
+    struct ring_config rc = { .sq_entries = 4096, .nbufs = 2048, .buf_size = 8192, .nfiles = n };
+    int err = ring_init(&w->ring, &rc);
+    if (err) {
+        w->err_what = "io_uring setup failed";
+        return err;
+    }
+    w->mode = w->ring.mode;
+    w->rng = 0x9E3779B97F4A7C15ULL * (uint64_t)(w->id + 1);
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    /* The ring is made here: SINGLE_ISSUER binds it to this thread. */
+    w->err = worker_init(w);
+    pthread_barrier_wait(w->ready);
+    if (!w->err) {
+        ring_accept(&w->ring, w->listen_fd, 0);
+        while (!__atomic_load_n(w->stop, __ATOMIC_RELAXED)) {
+            int ret = ring_run(&w->ring, ring_now() + TICK_NS, on_event, w);
+            if (ret < 0 && ret != -EINTR) {
+                w->err = ret;
+                w->err_what = "io_uring_enter failed";
+                break;
+            }
+        }
+        /* Closing the ring closes every connection in its file table. */
+        ring_exit(&w->ring);
+    }
+    __atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* --- main thread ------------------------------------------------------------- */
+
+/* "127.0.0.1:8080" or "[::1]:8080". */
+static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+        snprintf(buf, len, "[%s]:%u", host, ntohs(a->sin6_port));
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+        snprintf(buf, len, "%s:%u", host, ntohs(a->sin_port));
+    }
+}
+
+static void print_stats(const struct worker *ws, int nw)
+{
+    for (int i = 0; i < nw; i++) {
+        const struct serve_stats *t = &ws[i].st;
+        fprintf(stderr,
+                "blaster serve: worker %d: %llu connections, %llu requests (2xx %llu, 4xx %llu, "
+                "5xx %llu, 100-continue %llu, resets %llu, garbage %llu), %llu closes, "
+                "%llu pipeline overflows, %llu bytes in, %llu bytes out, %llu ring enters\n",
+                i, (unsigned long long)t->accepted, (unsigned long long)t->requests,
+                (unsigned long long)t->s2xx, (unsigned long long)t->s4xx,
+                (unsigned long long)t->s5xx, (unsigned long long)t->continues,
+                (unsigned long long)t->resets, (unsigned long long)t->garbage,
+                (unsigned long long)t->closes, (unsigned long long)t->overflows,
+                (unsigned long long)t->bytes_in, (unsigned long long)t->bytes_out,
+                (unsigned long long)ws[i].ring.enters);
+    }
+}
+
+int serve_main(int argc, char **argv)
+{
+    static struct server srv;
+    static int stop_flag;
+    struct server *s = &srv;
+    char err[512];
+    if (parse_args(argc, argv, &s->o, err, sizeof err) != 0) {
+        fprintf(stderr, "blaster serve: %s\n%s", err, usage);
+        return 1;
+    }
+    if (s->o.help) {
+        fputs(usage, stdout);
+        fputs(help, stdout);
+        return 0;
+    }
+    const struct serve_opts *o = &s->o;
+    s->timed = o->delay_ns > 0 || o->stall_ns > 0;
+    s->faults = o->error_rate > 0 || o->reset_rate > 0 || o->close_rate > 0 || o->garbage_rate > 0;
+
+    /* Direct descriptors are bounded by the soft fd limit: take the hard one. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+
+    int cpus[MAX_WORKERS];
+    int ncpus = worker_cpus(cpus, MAX_WORKERS);
+    int nw = o->threads ? o->threads : ncpus;
+
+    /* Listeners first, on the main thread, so that a taken port is reported
+     * before any thread starts. With port 0 the first one picks the port and
+     * the others join it. */
+    int rc = 2, nfds = 0;
+    int *fds = calloc((size_t)nw, sizeof *fds);
+    struct worker *ws = calloc((size_t)nw, sizeof *ws);
+    if (!fds || !ws || render_all(s) != 0) {
+        fprintf(stderr, "blaster serve: out of memory\n");
+        goto out;
+    }
+    struct sockaddr_storage addr = o->addr;
+    for (int i = 0; i < nw; i++) {
+        fds[i] = ring_listen((struct sockaddr *)&addr, o->addrlen, 4096);
+        if (fds[i] < 0) {
+            addr_text(&addr, err, sizeof err);
+            fprintf(stderr, "blaster serve: cannot listen on %s: %s\n", err, strerror(-fds[i]));
+            goto out;
+        }
+        nfds++;
+        if (i == 0) {
+            socklen_t len = sizeof addr;
+            getsockname(fds[0], (struct sockaddr *)&addr, &len);
+        }
+    }
+
+    /* Signals go to the main thread only (workers inherit the mask): it tells
+     * the workers to stop. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    pthread_barrier_t ready;
+    pthread_barrier_init(&ready, NULL, (unsigned)nw + 1);
+    s->t0 = ring_now();
+    rc = 0;
+    for (int i = 0; i < nw; i++) {
+        ws[i] = (struct worker){ .id = i, .cpu = cpus[i % ncpus], .listen_fd = fds[i], .s = s,
+                                 .ready = &ready, .stop = &stop_flag };
+        int e = worker_start(&ws[i].thread, ws[i].cpu, worker_main, &ws[i]);
+        if (e) {
+            /* The started workers wait at the barrier for this one forever. */
+            fprintf(stderr, "blaster serve: cannot start worker %d: %s\n", i, strerror(-e));
+            _exit(2);
+        }
+    }
+    pthread_barrier_wait(&ready);
+    for (int i = 0; i < nw; i++) {
+        if (ws[i].err) {
+            fprintf(stderr, "blaster serve: worker %d: %s: %s\n", i, ws[i].err_what, strerror(-ws[i].err));
+            rc = 2;
+        }
+    }
+    if (!rc) {
+        addr_text(&addr, err, sizeof err);
+        fprintf(stderr, "blaster serve: listening on http://%s (%d thread%s, %s)\n", err, nw,
+                nw == 1 ? "" : "s", ws[0].mode);
+    }
+
+    int64_t end = o->exit_after_ns ? ring_now() + o->exit_after_ns : INT64_MAX;
+    while (!rc) {
+        int64_t now = ring_now();
+        if (now >= end)
+            break;
+        for (int i = 0; i < nw; i++) {
+            if (__atomic_load_n(&ws[i].done, __ATOMIC_ACQUIRE) && ws[i].err) {
+                fprintf(stderr, "blaster serve: worker %d: %s: %s\n", i, ws[i].err_what, strerror(-ws[i].err));
+                rc = 2;
+            }
+        }
+        int64_t wait = end - now < TICK_NS ? end - now : TICK_NS;
+        struct timespec ts = { .tv_sec = wait / 1000000000, .tv_nsec = wait % 1000000000 };
+        int sig = sigtimedwait(&sigs, NULL, &ts);
+        if (sig == SIGINT || sig == SIGTERM)
+            break;
+    }
+    __atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < nw; i++)
+        pthread_join(ws[i].thread, NULL);
+    pthread_barrier_destroy(&ready);
+    if (o->verbose)
+        print_stats(ws, nw);
+out:
+    for (int i = 0; ws && i < nw; i++)
+        free(ws[i].conns);
+    for (int i = 0; i < nfds; i++)
+        close(fds[i]);
+    free_all(s);
+    free(ws);
+    free(fds);
+    return rc;
+}

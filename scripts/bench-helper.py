@@ -1,0 +1,463 @@
+#!/usr/bin/python3
+"""The measuring half of scripts/bench.sh: bash starts servers and decides what to run,
+this runs one client, measures it, and writes the final table.
+
+  bench-helper.py freeport
+      print a free TCP port on 127.0.0.1
+  bench-helper.py waitport PORT PID SECONDS
+      wait until 127.0.0.1:PORT accepts; fail early if process PID is gone
+  bench-helper.py run --runs FILE --section S --tool T --conns N --rep R
+                      --timeout SECONDS --log FILE [--summary FILE]
+                      [--rss-at SECONDS --port PORT] -- COMMAND...
+      run COMMAND (bash has already put `taskset -c CPU` in front), kill it after
+      SECONDS, take its CPU time from the kernel (wait4's rusage: user + sys of
+      the client and all its threads), parse what the tool printed, and append
+      one JSON record to FILE. With --rss-at, read the client's VmRSS after that
+      many seconds and count its established connections to PORT.
+  bench-helper.py report --runs FILE --meta FILE
+      print the markdown results table of every record in FILE
+
+Exit status of `run`: 0 when the client ran and reported requests, 1 otherwise
+(the record is written either way, with "ok": false and the reason).
+"""
+import argparse
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import statistics
+import sys
+import time
+
+
+# --- freeport / waitport -----------------------------------------------------------
+
+def cmd_freeport(_args):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1])
+    s.close()
+    return 0
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by bash) is as good as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def cmd_waitport(args):
+    deadline = time.monotonic() + args.seconds
+    while time.monotonic() < deadline:
+        if not alive(args.pid):
+            print(f"process {args.pid} exited before listening on 127.0.0.1:{args.port}",
+                  file=sys.stderr)
+            return 1
+        try:
+            with socket.create_connection(("127.0.0.1", args.port), timeout=0.5):
+                return 0
+        except OSError:
+            time.sleep(0.05)
+    print(f"nothing listens on 127.0.0.1:{args.port} after {args.seconds}s", file=sys.stderr)
+    return 1
+
+
+# --- run ----------------------------------------------------------------------------
+
+def vmrss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return None
+
+
+def established_to(port):
+    """Client-side TCP connections to 127.0.0.1:port in state ESTABLISHED. Counted
+    from /proc/net/tcp, not from the client's fd table: blaster's sockets are
+    io_uring direct descriptors and have no fd."""
+    want = f"0100007F:{port:04X}"
+    n = 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if fields[2] == want and fields[3] == "01":
+                n += 1
+    return n
+
+
+def parse_wrk(text, rec):
+    m = re.search(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m)\b", text, re.M)
+    if m:
+        rec["count"] = int(m.group(1))
+    m = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
+    if m:
+        rec["rate"] = float(m.group(1))
+    errors = 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if m:
+        errors += sum(int(x) for x in m.groups())
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if m:
+        errors += int(m.group(1))
+    rec["errors"] = errors
+
+
+def parse_h2load(text, rec):
+    m = re.search(r"finished in ([\d.]+)s, ([\d.]+) req/s", text)
+    if m:
+        rec["rate"] = float(m.group(2))
+    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                  r"(\d+) failed, (\d+) errored, (\d+) timeout", text)
+    if m:
+        rec["count"] = int(m.group(4))
+        rec["errors"] = int(m.group(5))  # "failed" includes errored and timeout
+
+
+def parse_blaster(path, rec):
+    with open(path) as f:
+        d = json.load(f)
+    m = d["metrics"]
+    rec["count"] = int(m["http_reqs"]["values"]["count"])
+    rec["rate"] = float(m["http_reqs"]["values"]["rate"])
+    # k6's Rate metric: "passes" counts the true values, here the failed requests.
+    rec["errors"] = int(m.get("http_req_failed", {}).get("values", {}).get("passes", 0))
+    rec["dropped"] = int(m.get("dropped_iterations", {}).get("values", {}).get("count", 0))
+    lag = m.get("client_lag", {}).get("values", {})
+    if "p(99)" in lag:
+        rec["lag_p99_ms"] = float(lag["p(99)"])
+    dur = m.get("http_req_duration", {}).get("values", {})
+    if "p(99)" in dur:
+        rec["duration_p99_ms"] = float(dur["p(99)"])
+    v = d.get("blaster", {}).get("verdict", {})
+    if v:
+        rec["verdict"] = v.get("status")
+        rec["verdict_reasons"] = v.get("reasons", [])
+
+
+def cmd_run(args):
+    cmd = args.command
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    rec = {"section": args.section, "tool": args.tool, "conns": args.conns, "rep": args.rep,
+           "cmd": shlex.join(cmd), "ok": False}
+    if args.summary and os.path.exists(args.summary):
+        os.unlink(args.summary)
+
+    # The client gets its own process group so a timeout or a ^C of bench.sh
+    # takes down everything it started.
+    log = open(args.log, "wb")
+    t0 = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        os.setpgid(0, 0)
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            os.execvp(cmd[0], cmd)
+        finally:
+            os._exit(127)
+    log.close()
+
+    # Interrupted: stop the client, then die of the same signal, so that bash
+    # sees a child killed by SIGINT/SIGTERM and runs its own trap.
+    def stop(signum, _frame):
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+    status = None
+    rusage = None
+    timed_out = False
+    sampled = args.rss_at is None
+    killed_at = None
+    while status is None:
+        wpid, st, ru = os.wait4(pid, os.WNOHANG)
+        if wpid == pid:
+            status, rusage = st, ru
+            break
+        now = time.monotonic() - t0
+        if not sampled and now >= args.rss_at:
+            sampled = True
+            try:
+                rec["rss_kib"] = vmrss_kib(pid)
+                if args.port:
+                    rec["established"] = established_to(args.port)
+            except OSError as e:
+                rec["reason"] = f"could not sample RSS: {e}"
+        if now >= args.timeout and killed_at is None:
+            timed_out = True
+            killed_at = now
+            os.killpg(pid, signal.SIGTERM)
+        elif killed_at is not None and now >= killed_at + 5:
+            os.killpg(pid, signal.SIGKILL)
+        time.sleep(0.02)
+    rec["wall_s"] = round(time.monotonic() - t0, 3)
+    rec["cpu_user_s"] = rusage.ru_utime
+    rec["cpu_sys_s"] = rusage.ru_stime
+    rec["rc"] = os.waitstatus_to_exitcode(status)
+    rec["log"] = args.log
+
+    with open(args.log, "r", errors="replace") as f:
+        text = f.read()
+    parse_error = None
+    try:
+        if args.tool == "wrk":
+            parse_wrk(text, rec)
+        elif args.tool == "h2load":
+            parse_h2load(text, rec)
+        elif args.tool == "blaster":
+            parse_blaster(args.summary, rec)
+    except (OSError, ValueError, KeyError) as e:
+        parse_error = f"could not read the results: {e}"
+
+    # What the tool said about a failure: its first error line, else its last line.
+    lines = [l.strip() for l in text.splitlines() if l.strip()]
+    errs = [l for l in lines if re.search(r"error|fail|cannot|could not|refused|^\w+:", l, re.I)]
+    said = f": {(errs or lines[-1:] or [''])[0][:200]}" if lines else ""
+    if timed_out:
+        rec["reason"] = f"timed out after {args.timeout:g}s and was killed"
+    elif rec["rc"] != 0:
+        rec["reason"] = f"exit status {rec['rc']}{said}"
+    elif parse_error:
+        rec["reason"] = parse_error
+    elif not rec.get("count"):
+        rec["reason"] = f"no requests reported{said}"
+    elif args.rss_at is not None and rec.get("rss_kib") is None:
+        rec["reason"] = rec.get("reason", "exited before the RSS sample")
+    else:
+        rec["ok"] = True
+    if rec.get("count"):
+        rec["cpu_us_per_req"] = (rec["cpu_user_s"] + rec["cpu_sys_s"]) * 1e6 / rec["count"]
+
+    with open(args.runs, "a") as f:
+        f.write(json.dumps(rec) + "\n")
+    brief = (f"  {args.tool:8} c={args.conns:<6} rep {args.rep}: "
+             + (f"{rec.get('rate', 0):>10.0f} req/s  "
+                f"{rec.get('cpu_us_per_req', float('nan')):6.2f} µs CPU/req  "
+                f"errors {rec.get('errors', '?')}"
+                if rec.get("count") else "")
+             + (f"  RSS {rec['rss_kib']} KiB, {rec.get('established', '?')} established"
+                if rec.get("rss_kib") is not None else "")
+             + ("" if rec["ok"] else f"  FAILED: {rec.get('reason')} (log: {args.log})"))
+    print(brief, file=sys.stderr)
+    return 0 if rec["ok"] else 1
+
+
+# --- report -------------------------------------------------------------------------
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, spec, unit=""):
+    return "n/a" if x is None else format(x, spec) + unit
+
+
+def verdict(ok, rule):
+    if ok is None:
+        return f"n/a ({rule})"
+    return f"**{'PASS' if ok else 'MISS'}** ({rule})"
+
+
+def cmd_report(args):
+    with open(args.meta) as f:
+        meta = json.load(f)
+    runs = []
+    with open(args.runs) as f:
+        for line in f:
+            if line.strip():
+                runs.append(json.loads(line))
+    good = [r for r in runs if r["ok"]]
+    failed = [r for r in runs if not r["ok"]]
+    out = []
+    w = out.append
+
+    w("# blaster benchmark results")
+    w("")
+    if meta.get("title_note"):
+        w(f"> {meta['title_note']}")
+        w("")
+    w(f"- Date: {meta['date']}")
+    w(f"- Machine: {meta['cpu_model']}, {meta['cpus']} CPUs, Linux {meta['kernel']}")
+    w(f"- Tools: {meta['blaster_version']} ({meta['blaster']}), {meta['wrk_version']}, "
+      f"{meta['h2load_version']}, {meta['nginx_version']}")
+    w(f"- Server on CPU {meta['server_cpu']}, each client on CPU {meta['client_cpu']} with one "
+      f"thread; {meta['duration_s']} s per run, {meta['reps']} repetition(s), median shown.")
+    w(f"- nginx: `{meta['nginx_cmd']}` (config: scripts/nginx-bench.conf)")
+    w("- Client CPU = user + sys of the client process and its threads (wait4 rusage), "
+      "connection setup and teardown included, divided by the requests it reported.")
+    w("")
+
+    # Closed model, as fast as nginx answers.
+    thr = [r for r in good if r["section"] == "throughput"]
+    if thr or any(r["section"] == "throughput" for r in failed):
+        w("## Throughput: closed model against one nginx worker")
+        w("")
+        w("| conns | client | req/s | × wrk | CPU µs/req | × wrk | errors | runs | target |")
+        w("|---:|---|---:|---:|---:|---:|---:|---:|---|")
+        conns_list = sorted({r["conns"] for r in runs if r["section"] == "throughput"})
+        for c in conns_list:
+            by_rep = {}
+            for r in thr:
+                if r["conns"] == c:
+                    by_rep.setdefault(r["rep"], {})[r["tool"]] = r
+            for tool in ("wrk", "blaster", "h2load"):
+                rs = [reps[tool] for reps in by_rep.values() if tool in reps]
+                rate = median([r.get("rate") for r in rs])
+                cpu = median([r.get("cpu_us_per_req") for r in rs])
+                # Ratios are taken within a repetition (same minute, same noise)
+                # and the median of those is shown.
+                rr = median([reps[tool]["rate"] / reps["wrk"]["rate"]
+                             for reps in by_rep.values()
+                             if tool in reps and "wrk" in reps and reps["wrk"].get("rate")])
+                cr = median([reps[tool]["cpu_us_per_req"] / reps["wrk"]["cpu_us_per_req"]
+                             for reps in by_rep.values()
+                             if tool in reps and "wrk" in reps
+                             and reps["wrk"].get("cpu_us_per_req")])
+                errs = sum(r.get("errors", 0) or 0 for r in rs)
+                target = ""
+                if tool == "blaster":
+                    target = verdict(None if cr is None else cr <= 0.85, "CPU/req ≤ 0.85× wrk")
+                w(f"| {c} | {tool} | {fmt(rate, ',.0f')} | {fmt(rr, '.2f')} | {fmt(cpu, '.2f')} "
+                  f"| {fmt(cr, '.2f')} | {errs} | {len(rs)} | {target} |")
+        w("")
+
+    # Open model at a fixed rate.
+    fx = [r for r in good if r["section"] == "rate"]
+    if fx or any(r["section"] == "rate" for r in failed):
+        w(f"## Fixed rate: {meta['rate']} req/s on {meta['rate_conns']} connections (blaster only)")
+        w("")
+        w("| client | req/s | CPU µs/req | client_lag p99 | http_req_duration p99 | dropped | "
+          "errors | runs | target |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        rate = median([r.get("rate") for r in fx])
+        cpu = median([r.get("cpu_us_per_req") for r in fx])
+        lag_us = median([r["lag_p99_ms"] * 1000 for r in fx if "lag_p99_ms" in r])
+        dur_us = median([r["duration_p99_ms"] * 1000 for r in fx if "duration_p99_ms" in r])
+        dropped = sum(r.get("dropped", 0) for r in fx)
+        errs = sum(r.get("errors", 0) or 0 for r in fx)
+        w(f"| blaster | {fmt(rate, ',.0f')} | {fmt(cpu, '.2f')} | {fmt(lag_us, '.0f', ' µs')} "
+          f"| {fmt(dur_us, '.0f', ' µs')} | {dropped} | {errs} | {len(fx)} | "
+          f"{verdict(None if lag_us is None else lag_us <= 200, 'client_lag p99 ≤ 200 µs')} |")
+        w("")
+        w("wrk2-style open-model clients are not installed here, so this row has no comparison.")
+        w("")
+
+    # Memory per idle connection.
+    idle = [r for r in good if r["section"] == "idle"]
+    if idle or any(r["section"] == "idle" for r in failed):
+        n = meta["idle_conns"]
+        w(f"## Memory per connection: {n} connections against {meta['idle_server']}")
+        w("")
+        w(f"RSS sampled {meta['idle_sample_s']} s into a {meta['idle_duration_s']} s run, "
+          f"minus the same run with 10 connections, divided by {n - 10}.")
+        w("")
+        w("| client | load | RSS, 10 conns | RSS, "
+          f"{n} conns | established at sample | KiB/conn | target |")
+        w("|---|---|---:|---:|---:|---:|---|")
+        for tool, load, rule in (("blaster", "idle (-R 1: one request/s in all)", True),
+                                 ("wrk", "**under full load** (wrk has no idle mode)", False)):
+            small = median([r.get("rss_kib") for r in idle if r["tool"] == tool and r["conns"] == 10])
+            big_r = [r for r in idle if r["tool"] == tool and r["conns"] == n]
+            big = median([r.get("rss_kib") for r in big_r])
+            est = median([r.get("established") for r in big_r])
+            per = None if small is None or big is None else (big - small) / (n - 10)
+            target = ""
+            if rule:
+                ok = None if per is None else per <= 2.0
+                target = verdict(ok, "≤ 2 KiB per idle connection")
+                if est is not None and est < n * 0.99:
+                    target += f" — only {est:.0f} of {n} connected at the sample"
+            w(f"| {tool} | {load} | {fmt(small, ',.0f', ' KiB')} | {fmt(big, ',.0f', ' KiB')} | "
+              f"{fmt(est, '.0f')} | {fmt(per, '.2f')} | {target} |")
+        w("")
+        w("The process fd limit here is 20000: wrk needs one fd per connection; blaster's "
+          "sockets are io_uring direct descriptors and do not count against it.")
+        w("")
+
+    # Client verdicts of blaster (its own opinion of whether it was the bottleneck).
+    bl = [r for r in runs if r["tool"] == "blaster" and r.get("verdict")]
+    if bl:
+        limited = [r for r in bl if r["verdict"] != "OK"]
+        w("## blaster's own client verdict")
+        w("")
+        w(f"{len(bl) - len(limited)} of {len(bl)} blaster runs said OK.")
+        for r in limited:
+            w(f"- {r['section']} c={r['conns']} rep {r['rep']}: {r['verdict']}: "
+              + "; ".join(r.get("verdict_reasons", [])))
+        w("")
+
+    if failed:
+        w("## Failed runs (not in the medians)")
+        w("")
+        for r in failed:
+            w(f"- {r['section']} {r['tool']} c={r['conns']} rep {r['rep']}: {r.get('reason')} "
+              f"(`{r['cmd']}`, log {r.get('log')})")
+        w("")
+
+    w("## Commands")
+    w("")
+    w("Exact commands of the first repetition (ports change between invocations):")
+    w("")
+    w("```")
+    seen = set()
+    for r in runs:
+        key = (r["section"], r["tool"], r["conns"])
+        if key in seen:
+            continue
+        seen.add(key)
+        w(r["cmd"])
+    for s in meta.get("server_cmds", []):
+        w(s + "   # server")
+    w("```")
+    print("\n".join(out))
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="what", required=True)
+    sub.add_parser("freeport")
+    q = sub.add_parser("waitport")
+    q.add_argument("port", type=int)
+    q.add_argument("pid", type=int)
+    q.add_argument("seconds", type=float)
+    q = sub.add_parser("run")
+    q.add_argument("--runs", required=True)
+    q.add_argument("--section", required=True)
+    q.add_argument("--tool", required=True, choices=("blaster", "wrk", "h2load"))
+    q.add_argument("--conns", type=int, required=True)
+    q.add_argument("--rep", type=int, required=True)
+    q.add_argument("--timeout", type=float, required=True)
+    q.add_argument("--log", required=True)
+    q.add_argument("--summary")
+    q.add_argument("--rss-at", type=float)
+    q.add_argument("--port", type=int)
+    q.add_argument("command", nargs=argparse.REMAINDER)
+    q = sub.add_parser("report")
+    q.add_argument("--runs", required=True)
+    q.add_argument("--meta", required=True)
+    args = p.parse_args()
+    return {"freeport": cmd_freeport, "waitport": cmd_waitport, "run": cmd_run,
+            "report": cmd_report}[args.what](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Shared fixtures: the blaster binary, free loopback ports, and servers that
+are bounded in time and always stopped (blaster serve, nginx)."""
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BLASTER = os.environ.get("BLASTER", os.path.join(ROOT, "build", "blaster"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc=None, timeout=10.0):
+    """Until 127.0.0.1:port accepts, the process dies, or timeout (then fail)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited early with {proc.returncode}: "
+                               f"{proc.stderr.read() if proc.stderr else ''}")
+        with contextlib.suppress(OSError):
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        time.sleep(0.02)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+def stop(proc, timeout=10.0):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@contextlib.contextmanager
+def blaster_serve(*args, exit_after="120s"):
+    """`blaster serve` on a free loopback port; yields (url, proc). The server
+    stops by itself after exit_after even if the test dies."""
+    port = free_port()
+    proc = subprocess.Popen([BLASTER, "serve", "--listen", f"127.0.0.1:{port}",
+                             "--exit-after", exit_after, *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_port(port, proc)
+        yield f"http://127.0.0.1:{port}/", proc
+    finally:
+        stop(proc)
+
+
+class Run:
+    def __init__(self, proc, out, err, summary):
+        self.returncode = proc.returncode
+        self.stdout = out
+        self.stderr = err
+        self.summary = summary
+
+    def metric(self, name):
+        return self.summary["metrics"][name]["values"]
+
+
+def run_blaster(args, timeout=60, env=None, cpus=None):
+    """Run blaster with --summary-export into a temp file; bounded in time.
+    cpus: the affinity mask to start it with (blaster runs one worker per CPU
+    of its mask)."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "summary.json")
+        proc = subprocess.Popen([BLASTER, *args, "--summary-export", path],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            raise AssertionError(f"blaster did not finish in {timeout}s:\n{out}\n{err}")
+        summary = None
+        if os.path.exists(path):
+            with open(path) as f:
+                summary = json.load(f)
+        return Run(proc, out, err, summary)
+
+
+@pytest.fixture(scope="session")
+def blaster_bin():
+    assert os.access(BLASTER, os.X_OK), f"build blaster first: {BLASTER}"
+    return BLASTER
+
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log {dir}/access.log;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{ return 200 "hello from nginx\\n"; }}
+        location /empty {{ return 204; }}
+    }}
+}}
+"""
+
+
+@contextlib.contextmanager
+def nginx():
+    """nginx with its own config and access log on a free loopback port; yields
+    (url, access_log_path)."""
+    exe = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(exe):
+        pytest.fail("nginx is not installed: run scripts/deps.sh")
+    d = tempfile.mkdtemp(prefix="blaster-nginx-")
+    port = free_port()
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(dir=d, port=port))
+    proc = subprocess.Popen([exe, "-c", conf, "-p", d, "-e", os.path.join(d, "error.log")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_port(port, proc)
+        yield f"http://127.0.0.1:{port}/", os.path.join(d, "access.log")
+    finally:
+        stop(proc)
+        shutil.rmtree(d, ignore_errors=True)
