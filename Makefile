@@ -53,7 +53,7 @@ test: unit integration
 
 # AddressSanitizer + UBSan build of everything, unit and integration tests on it.
 asan:
-	$(MAKE) BUILD=build-asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	BLASTER_SANITIZED=1 $(MAKE) BUILD=build-asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
 	        LDLIBS="-fsanitize=address,undefined -luring -ljansson -lm -lpthread" test
 
 # libFuzzer writes new inputs into its first corpus directory: keep those

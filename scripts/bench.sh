@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: blaster side by side with wrk and h2load on this machine, loopback only.
 #
-#   scripts/bench.sh                                  # the full run, about 8 minutes
+#   scripts/bench.sh                                  # the full run, about 5 minutes
 #   BENCH_DURATION=3s BENCH_REPS=1 scripts/bench.sh   # a quick check that it all works
 #   BLASTER=/path/to/blaster scripts/bench.sh
 #

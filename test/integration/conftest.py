@@ -47,13 +47,15 @@ def stop(proc, timeout=10.0):
 
 
 @contextlib.contextmanager
-def blaster_serve(*args, exit_after="120s"):
+def blaster_serve(*args, exit_after="120s", cpus=None):
     """`blaster serve` on a free loopback port; yields (url, proc). The server
-    stops by itself after exit_after even if the test dies."""
+    stops by itself after exit_after even if the test dies. cpus: its
+    affinity mask, set before exec so that its worker threads inherit it."""
     port = free_port()
     proc = subprocess.Popen([BLASTER, "serve", "--listen", f"127.0.0.1:{port}",
                              "--exit-after", exit_after, *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
     try:
         wait_port(port, proc)
         yield f"http://127.0.0.1:{port}/", proc
