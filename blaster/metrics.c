@@ -2,6 +2,7 @@
 #include "blaster/metrics.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *const err_class_name[ERR__COUNT] = {
@@ -13,7 +14,7 @@ const char *const err_class_name[ERR__COUNT] = {
 
 static struct hist *hists(struct metrics *m, int i)
 {
-    struct hist *all[] = { &m->duration, &m->service, &m->waiting, &m->connecting, &m->lag };
+    struct hist *all[] = { &m->duration, &m->service, &m->waiting, &m->connecting, &m->lag, &m->duration_ok };
     return i < (int)(sizeof all / sizeof all[0]) ? all[i] : NULL;
 }
 
@@ -58,4 +59,48 @@ void metrics_merge(struct metrics *dst, const struct metrics *src)
     dst->queued += src->queued;
     dst->interrupted += src->interrupted;
     dst->connects += src->connects;
+    dst->checks_pass += src->checks_pass;
+    dst->checks_fail += src->checks_fail;
+}
+
+int scenario_metrics_init(struct scenario_metrics *m, int nreq, int sigfigs)
+{
+    memset(m, 0, sizeof *m);
+    m->req = calloc((size_t)(nreq ? nreq : 1), sizeof *m->req);
+    if (!m->req || hist_init(&m->iteration_duration, 1, HIST_HIGHEST_US, sigfigs) != 0) {
+        free(m->req);
+        m->req = NULL;
+        return -ENOMEM;
+    }
+    for (int i = 0; i < nreq; i++) {
+        if (metrics_init(&m->req[i], sigfigs) != 0) {
+            m->nreq = i;
+            scenario_metrics_free(m);
+            return -ENOMEM;
+        }
+    }
+    m->nreq = nreq;
+    return 0;
+}
+
+void scenario_metrics_free(struct scenario_metrics *m)
+{
+    for (int i = 0; i < m->nreq; i++)
+        metrics_free(&m->req[i]);
+    free(m->req);
+    if (m->iteration_duration.counts)
+        hist_free(&m->iteration_duration);
+    memset(m, 0, sizeof *m);
+}
+
+void scenario_metrics_merge(struct scenario_metrics *dst, const struct scenario_metrics *src)
+{
+    for (int i = 0; i < dst->nreq && i < src->nreq; i++)
+        metrics_merge(&dst->req[i], &src->req[i]);
+    hist_merge(&dst->iteration_duration, &src->iteration_duration);
+    dst->iterations += src->iterations;
+    dst->dropped += src->dropped;
+    dst->interrupted += src->interrupted;
+    dst->vus_max += src->vus_max; /* workers run disjoint VUs: the sum bounds the whole */
+    dst->vus += src->vus;
 }

@@ -33,6 +33,7 @@ struct metrics {
     struct hist waiting;    /* http_req_waiting: first byte sent → first byte received */
     struct hist connecting; /* http_req_connecting: connect started → established */
     struct hist lag;        /* client_lag: actual send − intended send, connection ready */
+    struct hist duration_ok;/* http_req_duration{expected_response:true} */
     /* Counters. */
     uint64_t reqs;          /* http_reqs: responses + failed attempts */
     uint64_t failed;        /* http_req_failed: errors + statuses outside 200-399 */
@@ -44,7 +45,27 @@ struct metrics {
     uint64_t queued;        /* requests that waited for a free connection */
     uint64_t interrupted;   /* in flight when the run stopped; not counted in reqs */
     uint64_t connects;      /* connections established */
+    uint64_t checks_pass;   /* responses whose status the step's `expect` allows */
+    uint64_t checks_fail;
 };
+
+/* What one scenario measured on one worker: a struct metrics per request of
+ * its plan (the per-step breakdown; merged per scenario, per name, or in
+ * total for the summary), and the iteration counters. */
+struct scenario_metrics {
+    struct metrics *req;        /* one per plan request */
+    int             nreq;
+    struct hist     iteration_duration;
+    uint64_t        iterations;         /* iterations completed */
+    uint64_t        dropped;            /* dropped_iterations */
+    uint64_t        interrupted;        /* iterations cut by the end of the scenario */
+    uint32_t        vus_max;            /* most VUs active at once */
+    uint32_t        vus;                /* VUs active now (the gauge) */
+};
+
+int  scenario_metrics_init(struct scenario_metrics *m, int nreq, int sigfigs);
+void scenario_metrics_free(struct scenario_metrics *m);
+void scenario_metrics_merge(struct scenario_metrics *dst, const struct scenario_metrics *src);
 
 /* Allocate the histograms (1 µs .. 1 hour at sigfigs). 0 or -ENOMEM. */
 int  metrics_init(struct metrics *m, int sigfigs);

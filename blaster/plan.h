@@ -1,0 +1,117 @@
+/* plan — a scenario file (or a quick-mode command line) compiled into what
+ * the workers run: per scenario, a flat program of operations for its VUs,
+ * and every request pre-compiled as a template (DESIGN.md: "Compilation does
+ * every expensive thing once"). A plan is immutable once compiled and shared
+ * read-only by every worker thread. */
+#ifndef BLASTER_PLAN_H
+#define BLASTER_PLAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "blaster/scenario.h"
+#include "blaster/template.h"
+#include "blaster/url.h"
+
+/* The VU program. A VU runs ops from 0 to OP_END once per iteration. */
+enum op_kind {
+    OP_REQUEST,     /* a = request index: send, wait for the response, record, capture */
+    OP_THINK,       /* t0..t1: pause, uniform in [t0, t1] */
+    OP_LOOP,        /* a = loop slot, b = count: loop[a] = 1, fall into the body */
+    OP_NEXT,        /* a = loop slot, b = count, c = first op of the body: ++loop[a] <= count → jump */
+    OP_PICK,        /* a = index into picks: jump to a weighted branch */
+    OP_JUMP,        /* a = target op */
+    OP_HLS,         /* a = index into hls: the player's sub-program (see engine.c) */
+    OP_END,
+};
+
+struct op {
+    uint8_t  kind;
+    uint32_t a, b, c;
+    int64_t  t0, t1;
+};
+
+#define PLAN_MAX_EXPECT_WORDS 10 /* statuses 0..639 as a bit set */
+
+enum { PLAN_MAX_CAPTURES = TEMPLATE_MAX_CAPTURES, PLAN_CAPTURE_LEN = 128, PLAN_BODY_KEEP = 8192 };
+
+struct plan_capture {
+    uint8_t  slot;          /* index in the VU's capture values */
+    enum capture_kind kind;
+    char    *path;          /* header name, or JSON path */
+};
+
+/* One request of a scenario; also the unit of per-step metrics. */
+struct plan_request {
+    char    *name;          /* the `name` tag */
+    char    *method;
+    struct template_request t;
+    uint64_t expect[PLAN_MAX_EXPECT_WORDS]; /* statuses that are expected (not failures) */
+    bool     has_expect;    /* an explicit `expect` (a check in the summary) */
+    char    *check_name;    /* "upload_initiate: status in [200, 201]" */
+    struct plan_capture captures[PLAN_MAX_CAPTURES];
+    int      ncaptures;
+    bool     keep_body;     /* captures read the body: keep up to PLAN_BODY_KEEP bytes */
+    bool     keep_head;     /* captures read headers */
+    int64_t  timeout_ns;
+    int      metric;        /* index of this request's metrics in the scenario */
+};
+
+struct plan_pick {
+    uint32_t  n;
+    uint32_t *cumulative;   /* cumulative weights */
+    uint32_t  total;
+    uint32_t *target;       /* first op of each branch */
+};
+
+struct plan_hls {
+    char    *name;
+    int      req_master;    /* request index: GET of the master playlist */
+    int      req_media;     /* request index of a playlist/segment GET whose path is a capture slot */
+    int      req_segment;
+    uint8_t  uri_slot;      /* the capture slot holding the URI to fetch */
+    enum hls_variant variant;
+    char    *variant_name;
+    uint32_t segments;      /* 0: all */
+};
+
+struct plan_scenario {
+    char    *name;
+    const struct scenario *src;   /* executor settings */
+    struct url url;               /* the target */
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    struct op *ops;
+    int      nops;
+    struct plan_request *reqs;
+    int      nreqs;
+    struct plan_pick *picks;
+    int      npicks;
+    struct plan_hls *hls;
+    int      nhls;
+    int      nloops;              /* loop slots a VU needs */
+    int      ncaptures;           /* capture slots a VU needs */
+    bool     keeps_bodies;        /* some request keeps its body: VUs get a body buffer */
+    uint32_t max_vus;             /* VUs this scenario may ever have running (all workers) */
+    int      max_iov;             /* iovecs the largest request needs */
+    size_t   scratch_need;
+    /* quick mode: an open model that queues instead of dropping (see engine.h) */
+    bool     poisson;
+};
+
+struct plan {
+    struct plan_scenario *sc;
+    int      nsc;
+    const struct scenario_file *file;  /* NULL in quick mode */
+    int64_t  end_ns;                   /* latest start_time + duration + graceful_stop */
+};
+
+/* Compile a loaded scenario file. base_dir: where BODY_FILE paths are
+ * relative to. 0, or -1 with err naming "FILE:LINE:COL: ..." for what could
+ * not be compiled (an unknown variable in a template, an unreadable body
+ * file, an unresolvable target). */
+int  plan_compile(const struct scenario_file *sf, struct plan *out, char *err, size_t errlen);
+void plan_free(struct plan *p);
+
+#endif
