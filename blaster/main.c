@@ -269,7 +269,8 @@ static int quick_mode(int argc, char **argv)
         .fatal = fatal,
     };
     struct verdict_input vin = { .nworkers = nw, .busy = busy, .wait = waitf,
-                                 .lag_p99_us = hist_count(&total.lag) ? hist_percentile(&total.lag, 99) : -1 };
+                                 .lag_p99_us = hist_count(&total.lag) ? hist_percentile(&total.lag, 99) : -1,
+                                 .lag_samples = hist_count(&total.lag) };
     verdict_decide(&vin, &rep.verdict);
     summary_print(stdout, &rep);
     fflush(stdout);

@@ -23,7 +23,8 @@ void verdict_decide(const struct verdict_input *in, struct verdict *v)
             reason(v, "worker %d waited for its CPU %.0f%% of the run (limit %.0f%%): another process is using it",
                    in->wait[w] * 100, VERDICT_WAIT_LIMIT * 100, w);
     }
-    if (in->lag_p99_us > VERDICT_LAG_P99_US && v->nreasons < VERDICT_MAX_REASONS) {
+    if (in->lag_p99_us > VERDICT_LAG_P99_US && in->lag_samples >= VERDICT_LAG_MIN_SAMPLES &&
+        v->nreasons < VERDICT_MAX_REASONS) {
         snprintf(v->reasons[v->nreasons++], sizeof v->reasons[0],
                  "client_lag p99 is %.2fms (limit %.2fms): requests left late although a connection was free",
                  in->lag_p99_us / 1000.0, VERDICT_LAG_P99_US / 1000.0);

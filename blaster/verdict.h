@@ -12,6 +12,7 @@
 #define VERDICT_BUSY_LIMIT   0.90  /* share of the run a worker was on its CPU */
 #define VERDICT_WAIT_LIMIT   0.10  /* share of the run a worker was runnable but not running */
 #define VERDICT_LAG_P99_US   1000  /* client_lag p99 above this: requests left late */
+#define VERDICT_LAG_MIN_SAMPLES 200 /* below this, p99 is the maximum of a few: no verdict on lag */
 #define VERDICT_MAX_REASONS  8
 
 struct verdict_input {
@@ -19,6 +20,7 @@ struct verdict_input {
     const double *busy;   /* per worker, fraction of wall time on CPU */
     const double *wait;   /* per worker, fraction of wall time waiting for a CPU; < 0 unknown */
     long long lag_p99_us; /* -1: no samples */
+    unsigned long long lag_samples;
 };
 
 struct verdict {

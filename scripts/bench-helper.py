@@ -107,9 +107,11 @@ def parse_wrk(text, rec):
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     if m:
         errors += sum(int(x) for x in m.groups())
+        rec["error_detail"] = m.group(0)
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     if m:
         errors += int(m.group(1))
+        rec["error_detail"] = "; ".join(filter(None, (rec.get("error_detail"), m.group(0))))
     rec["errors"] = errors
 
 
@@ -122,6 +124,7 @@ def parse_h2load(text, rec):
     if m:
         rec["count"] = int(m.group(4))
         rec["errors"] = int(m.group(5))  # "failed" includes errored and timeout
+        rec["error_detail"] = m.group(0)
 
 
 def parse_blaster(path, rec):
@@ -139,7 +142,15 @@ def parse_blaster(path, rec):
     dur = m.get("http_req_duration", {}).get("values", {})
     if "p(99)" in dur:
         rec["duration_p99_ms"] = float(dur["p(99)"])
-    v = d.get("blaster", {}).get("verdict", {})
+    b = d.get("blaster", {})
+    detail = [f"{k}={v}" for k, v in b.get("errors", {}).items() if v]
+    detail += [f"status {k}: {v}" for k, v in b.get("status_codes", {}).items()
+               if not 200 <= int(k) < 400]
+    if b.get("interrupted"):
+        detail.append(f"interrupted={b['interrupted']}")
+    if detail:
+        rec["error_detail"] = ", ".join(detail)
+    v = b.get("verdict", {})
     if v:
         rec["verdict"] = v.get("status")
         rec["verdict_reasons"] = v.get("reasons", [])
@@ -310,7 +321,7 @@ def cmd_report(args):
     if thr or any(r["section"] == "throughput" for r in failed):
         w("## Throughput: closed model against one nginx worker")
         w("")
-        w("| conns | client | req/s | × wrk | CPU µs/req | × wrk | errors | runs | target |")
+        w("| conns | client | req/s | × wrk | CPU µs/req | × wrk | errors (sum) | runs | target |")
         w("|---:|---|---:|---:|---:|---:|---:|---:|---|")
         conns_list = sorted({r["conns"] for r in runs if r["section"] == "throughput"})
         for c in conns_list:
@@ -338,14 +349,16 @@ def cmd_report(args):
                 w(f"| {c} | {tool} | {fmt(rate, ',.0f')} | {fmt(rr, '.2f')} | {fmt(cpu, '.2f')} "
                   f"| {fmt(cr, '.2f')} | {errs} | {len(rs)} | {target} |")
         w("")
+    w("Medians over the runs; a ratio is the median of the ratios within each repetition.")
+    w("")
 
     # Open model at a fixed rate.
     fx = [r for r in good if r["section"] == "rate"]
     if fx or any(r["section"] == "rate" for r in failed):
         w(f"## Fixed rate: {meta['rate']} req/s on {meta['rate_conns']} connections (blaster only)")
         w("")
-        w("| client | req/s | CPU µs/req | client_lag p99 | http_req_duration p99 | dropped | "
-          "errors | runs | target |")
+        w("| client | req/s | CPU µs/req | client_lag p99 | http_req_duration p99 | "
+          "dropped (sum) | errors (sum) | runs | target |")
         w("|---|---:|---:|---:|---:|---:|---:|---:|---|")
         rate = median([r.get("rate") for r in fx])
         cpu = median([r.get("cpu_us_per_req") for r in fx])
@@ -402,6 +415,15 @@ def cmd_report(args):
         for r in limited:
             w(f"- {r['section']} c={r['conns']} rep {r['rep']}: {r['verdict']}: "
               + "; ".join(r.get("verdict_reasons", [])))
+        w("")
+
+    erred = [r for r in runs if r.get("errors")]
+    if erred:
+        w("## Runs with errors")
+        w("")
+        for r in erred:
+            w(f"- {r['section']} {r['tool']} c={r['conns']} rep {r['rep']}: {r['errors']} errors "
+              f"({r.get('error_detail', 'no detail')}), log {r.get('log')}")
         w("")
 
     if failed:

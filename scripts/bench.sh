@@ -307,6 +307,10 @@ mkdir -p "$(dirname "$BENCH_OUT")"
 cat "$BENCH_OUT"
 echo "bench.sh: written to $BENCH_OUT" >&2
 
+# Keep the tools' own output when anything went wrong, to see what it was.
+if grep -q '"errors": [1-9]' "$RUNS"; then
+    BENCH_KEEP=1
+fi
 if ((FAILED)); then
     die "some runs failed (see 'Failed runs' above)"
 fi

@@ -9,9 +9,20 @@
 
 #include "blaster/verdict.h"
 
+static struct verdict decide_n(int n, const double *busy, const double *wait, long long lag,
+                              unsigned long long samples)
+{
+    struct verdict_input in = { .nworkers = n, .busy = busy, .wait = wait, .lag_p99_us = lag,
+                                .lag_samples = samples };
+    struct verdict v;
+    verdict_decide(&in, &v);
+    return v;
+}
+
 static struct verdict decide(int n, const double *busy, const double *wait, long long lag)
 {
-    struct verdict_input in = { .nworkers = n, .busy = busy, .wait = wait, .lag_p99_us = lag };
+    struct verdict_input in = { .nworkers = n, .busy = busy, .wait = wait, .lag_p99_us = lag,
+                                .lag_samples = 10000 };
     struct verdict v;
     verdict_decide(&in, &v);
     return v;
@@ -54,6 +65,11 @@ static void late_sends_are_named(void **state)
     /* No samples (closed model with no requests): no lag reason. */
     v = decide(1, busy, wait, -1);
     assert_false(v.client_limited);
+    /* A few samples: their p99 is their maximum, one late request; no verdict. */
+    v = decide_n(1, busy, wait, 170000, VERDICT_LAG_MIN_SAMPLES - 1);
+    assert_false(v.client_limited);
+    v = decide_n(1, busy, wait, 170000, VERDICT_LAG_MIN_SAMPLES);
+    assert_true(v.client_limited);
 }
 
 static void every_reason_is_reported(void **state)
