@@ -105,13 +105,29 @@ struct plan {
     int      nsc;
     const struct scenario_file *file;  /* NULL in quick mode */
     int64_t  end_ns;                   /* latest start_time + duration + graceful_stop */
+    void    *priv_;                    /* private: shared bodies, quick mode's scenario */
 };
 
-/* Compile a loaded scenario file. base_dir: where BODY_FILE paths are
- * relative to. 0, or -1 with err naming "FILE:LINE:COL: ..." for what could
- * not be compiled (an unknown variable in a template, an unreadable body
- * file, an unresolvable target). */
+/* Compile a loaded scenario file (which must outlive the plan: src and file
+ * point into it). BODY_FILE paths are relative to the directory of sf->path.
+ * 0, or -1 with *out zeroed and err naming "FILE:LINE:COL: ..." for what
+ * could not be compiled (an unknown variable in a template, an unreadable
+ * body file, an unresolvable target). */
 int  plan_compile(const struct scenario_file *sf, struct plan *out, char *err, size_t errlen);
+
+/* Quick mode (`blaster URL`): a plan of one scenario "default" whose flow is
+ * one request named "METHOD path", expecting 200..399, no captures. The URL's
+ * path and the header values are literal text (no ${...} slots). body (NULL:
+ * none) is referenced, never copied: it must outlive the plan. The caller
+ * fills in what the command line decides: the executor settings in the
+ * plan-owned scenario (struct scenario *)out->sc[0].src (zeroed but for its
+ * name), sc[0].max_vus, sc[0].poisson, sc[0].reqs[0].timeout_ns (0 here) and
+ * out->end_ns. 0, or -1 with *out zeroed and err set. */
+int  plan_quick(struct plan *out, const struct url *u, const struct sockaddr_storage *sa, socklen_t salen,
+                const char *method, const char *const *hnames, const char *const *hvalues, int nh,
+                const void *body, size_t body_len, char *err, size_t errlen);
+
+/* Release everything a plan owns; *p becomes a zeroed plan. Safe on a zeroed plan. */
 void plan_free(struct plan *p);
 
 #endif

@@ -1,0 +1,79 @@
+/* engine — the load side of one worker thread: the VUs of every scenario
+ * of a plan that this worker owns, their connections, the executors that
+ * decide when they run, and what they measure.
+ *
+ * A VU runs its scenario's program (plan.h) once per iteration, on one
+ * keep-alive connection of its own (as a k6 VU does). Every request has an
+ * intended start: the iteration's start for its first request (an arrival
+ * time, a pace tick, or the previous iteration's end), and for the next ones
+ * the previous completion plus any think time; latency is measured from it
+ * (DESIGN.md, "Time, schedules and coordinated omission").
+ *
+ * Executors (k6's semantics, work split over workers by VU number or by
+ * arrival): constant-vus, ramping-vus, per-vu-iterations, shared-iterations
+ * run VUs back to back (or on `pace`); the arrival-rate executors start
+ * iterations on a schedule, on an idle VU, else after a wait in a bounded
+ * queue (the wait counts as latency), else count a dropped iteration.
+ *
+ * Everything is allocated by engine_init; engine_run allocates nothing. */
+#ifndef BLASTER_ENGINE_H
+#define BLASTER_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "blaster/metrics.h"
+#include "blaster/plan.h"
+#include "ring/ring.h"
+#include "ring/worker.h"
+
+struct engine_config {
+    const struct plan *plan;
+    int      worker;       /* this worker's index */
+    int      nworkers;
+    int64_t  origin_ns;    /* absolute monotonic start of the test */
+    int      sigfigs;
+    uint64_t seed;
+    /* Quick mode: a constant-vus or constant-arrival-rate scenario whose
+     * graceful stop is short (set in its struct scenario). Nothing else. */
+};
+
+/* Written by the worker once per loop turn, read by the main thread for the
+ * progress line and for thresholds that abort: plain relaxed stores. */
+struct engine_live {
+    uint64_t reqs, failed, bytes_recv, iterations;
+    uint32_t vus, open_conns;
+};
+
+struct vu;
+struct sc_rt;
+
+struct engine {
+    struct engine_config cfg;
+    struct ring          ring;
+    struct vu           *vus;
+    uint32_t             nvus;
+    struct sc_rt        *sc;
+    int                  nsc;
+    struct scenario_metrics *m;     /* one per scenario */
+    struct engine_live   live;
+    int32_t             *heap;      /* VUs with a deadline (request or connect in flight), a min-heap */
+    uint32_t             nheap;
+    uint8_t             *slab;      /* per-VU buffers: iovecs, scratch, captures, kept bodies */
+    bool                 ever_connected;
+    uint32_t             connect_failures;
+    uint32_t             open_conns;
+    char                 fatal[256];
+    struct worker_cpu    cpu_start, cpu_end;
+    int64_t              wall_start, wall_end;
+};
+
+/* On the worker thread that will run it (the ring is bound to it). 0, or
+ * -errno with a message in e->fatal. */
+int  engine_init(struct engine *e, const struct engine_config *cfg);
+/* Until every scenario has ended (graceful stops included) or *stop is set
+ * (a stop interrupts iterations at once). */
+void engine_run(struct engine *e, const int *stop);
+void engine_free(struct engine *e);
+
+#endif
