@@ -4,6 +4,7 @@
  * same process needs optind reset), prints its own messages, and cannot tell us how the
  * user spelled a long option, which our error messages repeat back.
  */
+#include <ctype.h>
 #include "blaster/cli.h"
 
 #include <math.h>
@@ -39,7 +40,7 @@ const char cli_usage[] =
     "  -V, --version            print the version\n"
     "\n"
     "       blaster serve [options]   run the built-in test target\n"
-    "       blaster run FILE          run a scenario file (coming)\n"
+    "       blaster run FILE [-e K=V]...  run a scenario file (see 'blaster run --help')\n"
     "\n"
     "Example: blaster -c 100 -d 30s -R 2000 --latency http://127.0.0.1:8080/\n";
 
@@ -269,7 +270,7 @@ static int fail_unknown(struct parse *ps, const char *spelled, int len)
     if ((len == 2 && strncmp(spelled, "-s", 2) == 0) ||
         (len == 8 && strncmp(spelled, "--script", 8) == 0))
         return fail(ps, "unknown option '%.*s': Lua scripts are not supported, scenario "
-                        "files ('blaster run FILE') are coming", len, spelled);
+                        "files are ('blaster run FILE')", len, spelled);
     return fail(ps, "unknown option '%.*s' (try 'blaster --help')", len, spelled);
 }
 
@@ -376,5 +377,109 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
         return fail(&ps, "--poisson needs a rate: add -R RATE");
     if (!ps.method_set && (c->body != NULL || c->body_file != NULL))
         c->method = "POST";
+    return 0;
+}
+
+const char cli_run_usage[] =
+    "Usage: blaster run FILE [options]\n"
+    "Run a scenario file: k6's workload model in YAML (scenarios in parallel, executors,\n"
+    "flows, thresholds). Exit code 99 when a threshold fails, like k6.\n"
+    "\n"
+    "  -e, --env K=V            set ${K} in the file (wins over the environment), repeatable\n"
+    "      --summary-export FILE  write the end-of-test summary as k6's handleSummary JSON\n"
+    "  -t, --threads N          worker threads (default: one per usable CPU)\n"
+    "      --sigfigs N          latency histogram significant digits, 1-5 (default 3)\n"
+    "  -v, --verbose            more output\n"
+    "  -h, --help               print this help\n"
+    "\n"
+    "Example: blaster run examples/smoke.yaml -e BASE_URL=http://127.0.0.1:8080\n";
+
+/* The value of an option given as "-x V", "-xV", "--long V" or "--long=V";
+ * NULL when argv has none left. */
+static const char *run_value(int argc, char **argv, int *i, const char *a, size_t flag_len)
+{
+    if (a[flag_len] == '=' || (a[1] != '-' && a[flag_len]))
+        return a + flag_len + (a[flag_len] == '=');
+    return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+static bool run_flag(const char *a, const char *s, const char *l, size_t *len)
+{
+    size_t ls = s ? strlen(s) : 0, ll = strlen(l);
+    if (s && strncmp(a, s, ls) == 0 && (a[ls] == 0 || a[ls] != '-')) {
+        *len = ls;
+        return true;
+    }
+    if (strncmp(a, l, ll) == 0 && (a[ll] == 0 || a[ll] == '=')) {
+        *len = ll;
+        return true;
+    }
+    return false;
+}
+
+int cli_run_parse(int argc, char **argv, struct cli_run *r, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    r->sigfigs = 3;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        size_t n;
+        if (a[0] != '-' || a[1] == 0) {
+            if (r->file) {
+                snprintf(err, errlen, "one scenario file at a time: got '%s' and '%s'", r->file, a);
+                return -1;
+            }
+            r->file = a;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            r->help = true;
+            return 0;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            r->verbose++;
+        } else if (run_flag(a, "-e", "--env", &n)) {
+            if (!(v = run_value(argc, argv, &i, a, n))) {
+                snprintf(err, errlen, "%.*s: expected K=V", (int)n, a);
+                return -1;
+            }
+            const char *eq = strchr(v, '=');
+            bool ok = eq && eq > v && (isalpha((unsigned char)v[0]) || v[0] == '_');
+            for (const char *p = v; ok && p < eq; p++)
+                ok = isalnum((unsigned char)*p) || *p == '_';
+            if (!ok) {
+                snprintf(err, errlen, "%.*s: expected K=V with K a name, got '%s'", (int)n, a, v);
+                return -1;
+            }
+            if (r->nenv == CLI_MAX_ENV) {
+                snprintf(err, errlen, "%.*s: at most %d variables", (int)n, a, CLI_MAX_ENV);
+                return -1;
+            }
+            r->env[r->nenv++] = v;
+        } else if (run_flag(a, NULL, "--summary-export", &n)) {
+            if (!(v = run_value(argc, argv, &i, a, n)) || !*v) {
+                snprintf(err, errlen, "--summary-export: expected a file name");
+                return -1;
+            }
+            r->summary_export = v;
+        } else if (run_flag(a, "-t", "--threads", &n) || run_flag(a, NULL, "--sigfigs", &n)) {
+            bool threads = a[1] == 't' || strncmp(a, "--threads", 9) == 0;
+            uint64_t c;
+            if (!(v = run_value(argc, argv, &i, a, n)) || units_parse_count(v, &c) != 0 ||
+                (threads ? (c < 1 || c > CLI_MAX_THREADS) : (c < 1 || c > 5))) {
+                snprintf(err, errlen, "%.*s: expected %s, got '%s'", (int)n, a,
+                         threads ? "a thread count from 1 to 1024" : "1 to 5", v ? v : "");
+                return -1;
+            }
+            if (threads)
+                r->threads = (int)c;
+            else
+                r->sigfigs = (int)c;
+        } else {
+            snprintf(err, errlen, "unknown option '%s' for 'blaster run' (try 'blaster run --help')", a);
+            return -1;
+        }
+    }
+    if (!r->file) {
+        snprintf(err, errlen, "missing the scenario FILE");
+        return -1;
+    }
     return 0;
 }

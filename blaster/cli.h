@@ -61,6 +61,26 @@ struct cli {
  * Checks across flags: -c >= -t when -t is given; --poisson needs -R. Never allocates. */
 int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen);
 
+#define CLI_MAX_ENV 128
+
+/* `blaster run FILE [options]`: a scenario file. */
+struct cli_run {
+    const char *file;
+    const char *env[CLI_MAX_ENV]; /* "K=V" strings from -e, in order (later ones win) */
+    int         nenv;
+    int         threads;          /* -t N, 0 = one per CPU */
+    int         verbose;
+    int         sigfigs;          /* default 3 */
+    const char *summary_export;
+    bool        help;
+};
+
+/* Parse `run`'s argv (argv[0] is "run"): -e/--env K=V (repeatable; K must be
+ * a name), --summary-export FILE, -t/--threads N, --sigfigs N, -v, -h; one
+ * positional FILE. 0, or -1 with err naming the flag and the value. */
+int cli_run_parse(int argc, char **argv, struct cli_run *r, char *err, size_t errlen);
+extern const char cli_run_usage[];
+
 /* The --help text: usage line, every option with its default, the other subcommands and
  * an example. Ends with a newline. */
 extern const char cli_usage[];

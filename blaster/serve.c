@@ -3,6 +3,7 @@
  *   blaster serve                                   200 "hello, world\n" on 127.0.0.1:8080
  *   blaster serve --body-size 1MiB --delay 20ms     big bodies from a slow backend
  *   blaster serve --stall 1s@10s --reset-rate 0.01  a 1 s freeze every 10 s, 1% resets
+ *   blaster serve --app demo                        the example API (blaster/demo_app.h)
  *
  * One worker thread per CPU, each with its own ring, its own listening socket
  * (SO_REUSEPORT spreads the connections), a multishot accept into the ring's
@@ -25,7 +26,16 @@
  * requests wait in the queue as runs of identical responses; a run goes out
  * in one send, from a rendering that holds several copies back to back. A
  * client that pipelines more than QRUNS different responses ahead of the
- * server is closed (counted as a pipeline overflow in -v). */
+ * server is closed (counted as a pipeline overflow in -v).
+ *
+ * With --app demo, route() asks blaster/demo_app.c. Its few responses that
+ * carry per-request values (an upload id, a chunk's byte count, an order id)
+ * are a header rendered once up to "Content-Length: " and a tail rendered
+ * when the response is sent, into the connection's small dyn[] buffer, from
+ * values queued at routing time in the connection's dq[] (in queue order,
+ * like the responses). GET /__stats renders every worker's counters into the
+ * worker's one stats buffer; a connection that finds it busy (another
+ * connection's send in flight) retries a millisecond later. */
 #include "blaster/serve.h"
 
 #include <arpa/inet.h>
@@ -42,6 +52,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "blaster/demo_app.h"
 #include "blaster/http.h"
 #include "blaster/units.h"
 #include "ring/ring.h"
@@ -58,14 +69,21 @@
 #define LINGER_NS      (2 * 1000000000LL)
 #define TICK_NS        (100 * 1000000LL)  /* workers notice a stop within this */
 #define ACCEPT_RETRY_NS (10 * 1000000LL)
+#define STATS_RETRY_NS (1000000LL)
+#define DYNQ           QRUNS   /* values of dynamic responses pending per connection: as
+                                  many as pipelined requests fit in the queue's runs */
+#define DYNBUF         (DEMO_DYN_MAX + 32)  /* "Content-Length" value, CRLFs, body */
+#define STATS_HEAD     32      /* room before the stats body for its length and CRLFs */
 
 static const char usage[] =
     "Usage: blaster serve [--listen ADDR:PORT] [--threads N] [--body-size SIZE] [--delay DUR]\n"
     "                     [--stall DUR@EVERY] [--error-rate F] [--reset-rate F]\n"
-    "                     [--close-rate F] [--garbage-rate F] [--exit-after DUR] [-v]\n";
+    "                     [--close-rate F] [--garbage-rate F] [--exit-after DUR] [-v]\n"
+    "                     [--app demo [--hls-segments N] [--segment-size SIZE]]\n";
 
 static const char help[] =
-    "The built-in HTTP/1.1 test target: keep-alive, pipelining, any path answers 200.\n"
+    "The built-in HTTP/1.1 test target: keep-alive, pipelining, any path answers 200\n"
+    "(with --app demo, the routes listed at the end).\n"
     "\n"
     "      --listen ADDR:PORT  where to listen: IPv4, [IPv6] or localhost; port 0 picks\n"
     "                          a free one (default 127.0.0.1:8080)\n"
@@ -84,7 +102,28 @@ static const char help[] =
     "                          HTTP, then a close (default 0)\n"
     "      --exit-after DUR    stop by itself after DUR (default: at SIGINT/SIGTERM)\n"
     "  -v, --verbose           per-worker counts at exit\n"
-    "  -h, --help              print this help\n";
+    "  -h, --help              print this help\n"
+    "\n"
+    "      --app demo          answer the routes of the examples instead (JSON unless said;\n"
+    "                          a GET route also takes HEAD; wrong method 405, else 404):\n"
+    "        GET  /health                                  {\"status\":\"ok\"}\n"
+    "        POST /api/v1/tracks/upload/initiate           201, data.upload_id\n"
+    "        POST /api/v1/tracks/upload/chunk              200 with a valid X-Upload-Id and\n"
+    "                                                      X-Chunk-Number >= 1, else 400\n"
+    "        GET  /api/v1/tracks/ID/hls/master.m3u8        variants 64k, 128k, 256k\n"
+    "        GET  /api/v1/tracks/ID/hls/VAR/playlist.m3u8  VOD, --hls-segments segments\n"
+    "        GET  /api/v1/tracks/ID/hls/VAR/segment-I.ts   video/mp2t, --segment-size bytes\n"
+    "        GET  /api/v1/search?q=Q                       a few tracks\n"
+    "        GET  /api/v1/tracks?page=P&limit=L            L tracks (default 20, at most 100)\n"
+    "        GET  /api/v1/tracks/ID                        one track\n"
+    "        GET  /api/v1/marketplace/products?limit=L     L products\n"
+    "        POST /api/v1/marketplace/orders               201, or 400 when the body holds\n"
+    "                                                      00000000-0000-0000-0000-000000000000\n"
+    "        GET  /__stats                                 requests per route, summed over the\n"
+    "                                                      workers; segments served by index\n"
+    "                          Faults apply to every route but /__stats.\n"
+    "      --hls-segments N    segments per media playlist (default 10)\n"
+    "      --segment-size SIZE bytes per HLS segment (default 64KiB)\n";
 
 /* --- options ---------------------------------------------------------------- */
 
@@ -99,6 +138,9 @@ struct serve_opts {
     double    error_rate, reset_rate, close_rate, garbage_rate;
     int       verbose;
     bool      help;
+    bool      demo;             /* --app demo */
+    bool      demo_flags;       /* --hls-segments or --segment-size given */
+    uint64_t  hls_segments, segment_size;
 };
 
 static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
@@ -156,7 +198,7 @@ static int parse_fraction(const char *s, double *f)
 }
 
 enum opt_id { O_LISTEN, O_THREADS, O_BODY, O_DELAY, O_STALL, O_ERROR, O_RESET, O_CLOSE,
-              O_GARBAGE, O_EXIT, O_VERBOSE, O_HELP };
+              O_GARBAGE, O_EXIT, O_VERBOSE, O_HELP, O_APP, O_HLS_SEGMENTS, O_SEGMENT_SIZE };
 
 static const struct { const char *name; char short_name; bool arg; enum opt_id id; } opts[] = {
     {"listen", 0, true, O_LISTEN},        {"threads", 't', true, O_THREADS},
@@ -165,6 +207,8 @@ static const struct { const char *name; char short_name; bool arg; enum opt_id i
     {"reset-rate", 0, true, O_RESET},     {"close-rate", 0, true, O_CLOSE},
     {"garbage-rate", 0, true, O_GARBAGE}, {"exit-after", 0, true, O_EXIT},
     {"verbose", 'v', false, O_VERBOSE},   {"help", 'h', false, O_HELP},
+    {"app", 0, true, O_APP},              {"hls-segments", 0, true, O_HLS_SEGMENTS},
+    {"segment-size", 0, true, O_SEGMENT_SIZE},
 };
 
 /* flag is the option as the user spelled it (without "=value"). */
@@ -232,6 +276,29 @@ static int apply(struct serve_opts *o, enum opt_id id, const char *flag, const c
     case O_GARBAGE: rate = &o->garbage_rate; break;
     case O_VERBOSE: o->verbose++; return 0;
     case O_HELP: o->help = true; return 0;
+    case O_APP:
+        if (strcmp(v, "demo") == 0) {
+            o->demo = true;
+            return 0;
+        }
+        snprintf(err, errlen, "%s: the only app is 'demo', got '%s'", flag, v);
+        return -1;
+    case O_HLS_SEGMENTS:
+        o->demo_flags = true;
+        if (units_parse_count(v, &n) == 0 && n >= 1 && n <= DEMO_MAX_SEGMENTS) {
+            o->hls_segments = n;
+            return 0;
+        }
+        snprintf(err, errlen, "%s: expected a segment count from 1 to %d, got '%s'", flag, DEMO_MAX_SEGMENTS, v);
+        return -1;
+    case O_SEGMENT_SIZE:
+        o->demo_flags = true;
+        if (units_parse_size(v, &n) == 0 && n <= MAX_BODY) {
+            o->segment_size = n;
+            return 0;
+        }
+        snprintf(err, errlen, "%s: expected a size up to 1GiB like 188, 64KiB or 1MiB, got '%s'", flag, v);
+        return -1;
     }
     if (parse_fraction(v, rate) == 0)
         return 0;
@@ -244,6 +311,8 @@ static int parse_args(int argc, char **argv, struct serve_opts *o, char *err, si
     memset(o, 0, sizeof *o);
     parse_listen("127.0.0.1:8080", &o->addr, &o->addrlen);
     o->body_size = 13;
+    o->hls_segments = 10;
+    o->segment_size = 64 * 1024;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         char flag[64];
@@ -283,6 +352,10 @@ static int parse_args(int argc, char **argv, struct serve_opts *o, char *err, si
         if (apply(o, opts[k].id, flag, v, err, errlen) != 0)
             return -1;
     }
+    if (o->demo_flags && !o->demo) {
+        snprintf(err, errlen, "--hls-segments and --segment-size need --app demo");
+        return -1;
+    }
     return 0;
 }
 
@@ -294,11 +367,13 @@ static int parse_args(int argc, char **argv, struct serve_opts *o, char *err, si
 enum variant { V_KEEP, V_KEEP10, V_CLOSE, NVARIANTS };
 enum after { AFTER_KEEP, AFTER_CLOSE, AFTER_RESET };
 
-/* Every response the server gives. --app demo will add its own after these. */
+/* Every response the server gives; --app demo's follow (RESP_DEMO + enum demo_resp). */
 enum resp_id {
     RESP_OK, RESP_ERROR, RESP_BAD_REQUEST, RESP_URI_TOO_LONG, RESP_HEADERS_TOO_LARGE, RESP_NOT_IMPLEMENTED,
     RESP_BAD_VERSION, RESP_CONTINUE, RESP_GARBAGE, RESP_RESET, NRESP
 };
+#define RESP_DEMO NRESP
+#define NRESP_ALL (NRESP + DEMO_NRESP)
 
 /* A queue entry names one rendering: response, variant, HEAD or not. */
 static inline uint16_t entry_id(unsigned resp, enum variant v, bool head)
@@ -314,6 +389,8 @@ struct rendered {
     const uint8_t *body;
     uint16_t       reps;
     uint8_t        after;
+    uint8_t        dyn;       /* enum demo_dyn: hdr is the header up to "Content-Length: ",
+                                 the rest is rendered when sent */
     uint16_t       status;    /* for the counts; 0 for garbage and resets */
     uint8_t       *mem;       /* what to free */
 };
@@ -324,7 +401,8 @@ struct server {
     bool              timed;  /* --delay or --stall: responses have a due time */
     bool              faults;
     uint8_t          *body;
-    struct rendered   table[NRESP << 3];
+    struct rendered   table[NRESP_ALL << 3];
+    struct demo_app   demo;   /* --app demo */
 };
 
 static int render_raw(struct rendered *out, const void *bytes, size_t len, enum after after, int status)
@@ -342,17 +420,22 @@ static int render_raw(struct rendered *out, const void *bytes, size_t len, enum 
     return 0;
 }
 
-static int render(struct server *s, struct rendered *out, int status, const char *reason,
-                  const uint8_t *body, size_t body_len, enum variant v, bool head)
+static const char *const conn_hdr[NVARIANTS] = {
+    "", "Connection: keep-alive\r\n", "Connection: close\r\n",
+};
+
+/* A response with a body that is the same every time. body stays valid
+ * while the table is used: big responses point at it. */
+static int render(struct rendered *out, int status, const char *reason, const char *ctype,
+                  const char *extra, const uint8_t *body, size_t body_len, enum variant v, bool head)
 {
-    static const char *const conn_hdr[NVARIANTS] = {
-        "", "Connection: keep-alive\r\n", "Connection: close\r\n",
-    };
     char hdr[512];
     int n = snprintf(hdr, sizeof hdr,
-                     "HTTP/1.1 %d %s\r\nServer: blaster\r\nContent-Type: text/plain\r\n"
+                     "HTTP/1.1 %d %s\r\nServer: blaster\r\nContent-Type: %s\r\n%s"
                      "Content-Length: %zu\r\n%s\r\n",
-                     status, reason, body_len, conn_hdr[v]);
+                     status, reason, ctype, extra, body_len, conn_hdr[v]);
+    if (n < 0 || (size_t)n >= sizeof hdr)
+        return -1;
     size_t sent_body = head ? 0 : body_len;
     enum after after = v == V_CLOSE ? AFTER_CLOSE : AFTER_KEEP;
     if ((size_t)n + sent_body <= CONTIG_MAX) {
@@ -367,11 +450,51 @@ static int render(struct server *s, struct rendered *out, int status, const char
     memcpy(out->mem, hdr, (size_t)n);
     out->hdr = out->mem;
     out->hdr_len = (uint32_t)n;
-    out->body = s->body;
+    out->body = body;
     out->len = (uint64_t)n + body_len;
     out->reps = 1;
     out->after = (uint8_t)after;
     out->status = (uint16_t)status;
+    return 0;
+}
+
+/* A response whose body is made when it is sent (demo_app's dynamic ones):
+ * the header up to the value of Content-Length, which follows with the body. */
+static int render_dyn(struct rendered *out, const struct demo_resp_def *d, enum variant v)
+{
+    char hdr[512];
+    int n = snprintf(hdr, sizeof hdr,
+                     "HTTP/1.1 %d %s\r\nServer: blaster\r\nContent-Type: %s\r\n%s%s"
+                     "Content-Length: ",
+                     d->status, d->reason, d->content_type, d->extra_headers, conn_hdr[v]);
+    if (n < 0 || (size_t)n >= sizeof hdr || !(out->mem = malloc((size_t)n)))
+        return -1;
+    memcpy(out->mem, hdr, (size_t)n);
+    out->hdr = out->mem;
+    out->hdr_len = (uint32_t)n;
+    out->len = (uint64_t)n;
+    out->reps = 1;
+    out->dyn = d->dyn;
+    out->after = (uint8_t)(v == V_CLOSE ? AFTER_CLOSE : AFTER_KEEP);
+    out->status = (uint16_t)d->status;
+    return 0;
+}
+
+static int render_demo(struct server *s)
+{
+    for (unsigned r = 0; r < DEMO_NRESP; r++) {
+        const struct demo_resp_def *d = &s->demo.resp[r];
+        for (int v = 0; v < NVARIANTS; v++) {
+            for (int head = 0; head < 2; head++) {
+                struct rendered *out = &s->table[entry_id(RESP_DEMO + r, v, head)];
+                int err = d->dyn ? render_dyn(out, d, v)
+                                 : render(out, d->status, d->reason, d->content_type,
+                                          d->extra_headers, d->body, d->body_len, v, head);
+                if (err)
+                    return -1;
+            }
+        }
+    }
     return 0;
 }
 
@@ -401,7 +524,7 @@ static int render_all(struct server *s)
                 struct rendered *out = &s->table[entry_id(r, v, head)];
                 int err;
                 if (r == RESP_OK) {
-                    err = render(s, out, 200, "OK", s->body, bs, v, head);
+                    err = render(out, 200, "OK", "text/plain", "", s->body, bs, v, head);
                 } else if (r == RESP_CONTINUE) {
                     err = render_raw(out, cont, sizeof cont - 1, AFTER_KEEP, 100);
                 } else if (r == RESP_GARBAGE) {
@@ -411,15 +534,15 @@ static int render_all(struct server *s)
                     err = 0;
                 } else {
                     const char *b = fixed[r].body;
-                    err = render(s, out, fixed[r].status, fixed[r].reason, (const uint8_t *)b,
-                                 strlen(b), fixed[r].close ? V_CLOSE : v, head);
+                    err = render(out, fixed[r].status, fixed[r].reason, "text/plain", "",
+                                 (const uint8_t *)b, strlen(b), fixed[r].close ? V_CLOSE : v, head);
                 }
                 if (err)
                     return -1;
             }
         }
     }
-    return 0;
+    return s->o.demo ? render_demo(s) : 0;
 }
 
 static void free_all(struct server *s)
@@ -427,19 +550,7 @@ static void free_all(struct server *s)
     for (size_t i = 0; i < sizeof s->table / sizeof s->table[0]; i++)
         free(s->table[i].mem);
     free(s->body);
-}
-
-/* Routing: the one place that decides which response a request gets, from
- * its method and target (an index into the response table). Everything
- * answers 200 today; `--app demo` will match its routes here, against
- * responses it renders at start. HEAD is handled by the caller (same
- * response, no body). */
-static unsigned route(const struct server *s, const char *method, const char *target)
-{
-    (void)s;
-    (void)method;
-    (void)target;
-    return RESP_OK;
+    demo_free(&s->demo);
 }
 
 /* What a malformed request gets, from the parser's static error string. */
@@ -484,8 +595,18 @@ struct conn {
     struct ring_timer timer;            /* --delay, --stall, linger */
     struct iovec      iov[2];           /* big responses: header + shared body */
     struct msghdr     msg;
+    uint64_t          sending;          /* bytes of the send in flight */
     struct http_req   req;
+    /* --app demo */
+    uint8_t           scan;             /* the current request's body is scanned */
+    uint8_t           zscan;            /* demo_scan's state for it */
+    uint8_t           dqhead, dqlen;    /* values of the dynamic responses queued */
+    struct demo_arg   dq[DYNQ];
+    char              dyn[DYNBUF];      /* the tail of a dynamic response being sent */
 };
+
+/* The headers --app demo reads, as http_req capture slots. */
+enum { CAP_UPLOAD_ID, CAP_CHUNK_NUMBER, NCAP };
 
 struct serve_stats {
     uint64_t accepted, requests, s2xx, s4xx, s5xx, continues, resets, garbage, closes,
@@ -508,6 +629,11 @@ struct worker {
     int                  done;
     const char          *mode;     /* the ring's setup flags, for the ready line */
     struct serve_stats   st;
+    /* --app demo */
+    struct demo_worker   dw;
+    char                *stats_buf;   /* STATS_HEAD + DEMO_STATS_MAX: a /__stats response */
+    bool                 stats_busy;  /* ... in flight, on this connection: */
+    uint32_t             stats_slot, stats_gen;
 };
 
 static inline uint64_t rng_next(uint64_t *s)
@@ -542,10 +668,20 @@ static int64_t after_stall(const struct server *s, int64_t t)
     return t < start + o->stall_ns ? start + o->stall_ns : t;
 }
 
+/* The stats buffer is free again: its send completed, or its connection is
+ * being closed (the cancelled send can at worst carry newer bytes to a
+ * connection that is going away). */
+static void stats_release(struct worker *w, const struct conn *k)
+{
+    if (w->stats_busy && w->stats_slot == slot(w, k) && w->stats_gen == k->gen)
+        w->stats_busy = false;
+}
+
 static void conn_close(struct worker *w, struct conn *k, bool reset)
 {
     if (k->state == C_CLOSING || k->state == C_FREE)
         return;
+    stats_release(w, k);
     if (k->flags & F_TIMER)
         ring_timer_cancel(&w->ring, slot(w, k), k->gen);
     k->flags = 0;
@@ -568,6 +704,45 @@ static void conn_linger(struct worker *w, struct conn *k)
     k->flags = F_TIMER;
     ring_shutdown(&w->ring, slot(w, k), k->gen);
     ring_timer_at(&w->ring, &k->timer, slot(w, k), k->gen, ring_now() + LINGER_NS);
+}
+
+/* Send a dynamic response: its header, then "<length>\r\n\r\n<body>" made
+ * now. False (and a retry timer set) when /__stats finds the worker's stats
+ * buffer in use. */
+static bool send_dyn(struct worker *w, struct conn *k, unsigned resp, const struct rendered *r)
+{
+    char *buf;
+    size_t off, blen;
+    if (r->dyn == DEMO_DYN_STATS) {
+        if (w->stats_busy) {
+            k->flags |= F_TIMER;
+            ring_timer_at(&w->ring, &k->timer, slot(w, k), k->gen, ring_now() + STATS_RETRY_NS);
+            return false;
+        }
+        buf = w->stats_buf;
+        off = STATS_HEAD;
+        blen = demo_render_stats(&w->s->demo, buf + off, DEMO_STATS_MAX);
+        w->stats_busy = true;
+        w->stats_slot = slot(w, k);
+        w->stats_gen = k->gen;
+    } else {
+        const struct demo_arg *a = &k->dq[k->dqhead];
+        k->dqhead = (k->dqhead + 1) & (DYNQ - 1);
+        k->dqlen--;
+        buf = k->dyn;
+        off = DYNBUF - DEMO_DYN_MAX;
+        blen = demo_render(&w->s->demo, resp - RESP_DEMO, a, buf + off, DEMO_DYN_MAX);
+    }
+    char num[32];
+    int nl = snprintf(num, sizeof num, "%zu\r\n\r\n", blen);
+    off -= (size_t)nl;
+    memcpy(buf + off, num, (size_t)nl);
+    k->iov[0] = (struct iovec){ (void *)r->hdr, r->hdr_len };
+    k->iov[1] = (struct iovec){ buf + off, (size_t)nl + blen };
+    k->msg = (struct msghdr){ .msg_iov = k->iov, .msg_iovlen = 2 };
+    ring_sendmsg(&w->ring, slot(w, k), k->gen, &k->msg, false);
+    k->sending = r->hdr_len + (size_t)nl + blen;
+    return true;
 }
 
 /* Send the head of the queue if it is due and nothing is in flight. */
@@ -603,7 +778,15 @@ static void flush(struct worker *w, struct conn *k)
         conn_close(w, k, true);
         return;
     }
+    if (r->dyn) {
+        if (send_dyn(w, k, run->id >> 3, r)) {
+            k->inflight = 1;
+            k->flags |= F_SENDING;
+        }
+        return;
+    }
     uint16_t n = run->n < r->reps ? run->n : r->reps;
+    k->sending = r->len * n;
     if (r->data) {
         ring_send(&w->ring, slot(w, k), k->gen, r->data, (size_t)r->len * n, false);
     } else {
@@ -665,16 +848,40 @@ static void answer(struct worker *w, struct conn *k, uint16_t id)
         k->flags |= F_IGNORE;
 }
 
-/* A whole request is in: pick its response, route first, then the faults. */
+/* Routing: the one place that decides which response a request gets (an
+ * index into the response table). Without an app, everything answers 200;
+ * with --app demo, demo_route() matches the request against its routes and
+ * counts it, and fills *arg for a response made when it is sent. HEAD is
+ * handled by the caller (same response, no body). */
+static unsigned route(struct worker *w, const struct conn *k, struct demo_arg *arg)
+{
+    const struct http_req *q = &k->req;
+    if (!w->s->o.demo)
+        return RESP_OK;
+    const struct http_capture *id = &q->capture[CAP_UPLOAD_ID], *num = &q->capture[CAP_CHUNK_NUMBER];
+    struct demo_req r = {
+        .method = q->method,
+        .target = q->target,
+        .upload_id = id->seen ? id->value : NULL,        /* a truncated one is invalid */
+        .chunk_number = num->seen ? num->value : NULL,
+        .body_bytes = q->body_bytes,
+        .zero_uuid = k->zscan == DEMO_SCAN_FOUND,
+    };
+    return RESP_DEMO + demo_route(&w->s->demo, &w->dw, &r, arg);
+}
+
+/* A whole request is in: pick its response, route first, then the faults
+ * (except for /__stats, the tests' window into the server). */
 static void respond(struct worker *w, struct conn *k)
 {
     const struct server *s = w->s;
     const struct http_req *q = &k->req;
     bool head = strcmp(q->method, "HEAD") == 0;
     enum variant v = !q->keep_alive ? V_CLOSE : q->minor_version == 0 ? V_KEEP10 : V_KEEP;
-    unsigned resp = route(s, q->method, q->target);
+    struct demo_arg arg = {0, 0};
+    unsigned resp = route(w, k, &arg);
     w->st.requests++;
-    if (s->faults) {
+    if (s->faults && resp != RESP_DEMO + DR_STATS) {
         if (chance(w, s->o.reset_rate)) {
             resp = RESP_RESET;
         } else if (chance(w, s->o.garbage_rate)) {
@@ -686,7 +893,56 @@ static void respond(struct worker *w, struct conn *k)
                 v = V_CLOSE;
         }
     }
-    answer(w, k, entry_id(resp, v, head));
+    uint16_t id = entry_id(resp, v, head);
+    uint8_t dyn = s->table[id].dyn;
+    if (dyn && dyn != DEMO_DYN_STATS) {
+        if (k->dqlen == DYNQ) {
+            w->st.overflows++;
+            conn_close(w, k, false);
+            return;
+        }
+        k->dq[(k->dqhead + k->dqlen++) & (DYNQ - 1)] = arg;
+    }
+    answer(w, k, id);
+}
+
+/* Ready for the next request on k. */
+static void req_init(const struct server *s, struct conn *k)
+{
+    http_req_init(&k->req);
+    k->scan = 0;
+    k->zscan = 0;
+    if (s->o.demo) {
+        k->req.capture[CAP_UPLOAD_ID].name = "X-Upload-Id";
+        k->req.capture[CAP_CHUNK_NUMBER].name = "X-Chunk-Number";
+        k->req.ncapture = NCAP;
+    }
+}
+
+/* --app demo: the parser just consumed p[0..used) of k's request; pass the
+ * body bytes among them to demo_scan when the route reads its body. Before
+ * its headers were done the request had hbytes of them: the bytes up to the
+ * end of the header block are those the parser added to header_bytes since,
+ * after the empty lines it skips before a request line. */
+static void scan_body(struct conn *k, const uint8_t *p, size_t used, bool had_headers, uint64_t hbytes)
+{
+    if (!had_headers) {
+        k->scan = demo_scans_body(k->req.method, k->req.target);
+        if (!k->scan)
+            return;
+        size_t skip = 0;
+        if (hbytes == 0)
+            while (skip < used && (p[skip] == '\r' || p[skip] == '\n'))
+                skip++;
+        size_t head = skip + (size_t)(k->req.header_bytes - hbytes);
+        if (head > used)
+            head = used;
+        p += head;
+        used -= head;
+    } else if (!k->scan) {
+        return;
+    }
+    demo_scan(&k->zscan, p, used);
 }
 
 /* Bytes of the request stream: frame requests, queue their responses. */
@@ -695,7 +951,11 @@ static void feed(struct worker *w, struct conn *k, const uint8_t *data, size_t l
     size_t off = 0;
     while (off < len && k->state == C_OPEN && !(k->flags & F_IGNORE)) {
         size_t used;
+        bool had_headers = k->req.headers_done;
+        uint64_t hbytes = k->req.header_bytes;
         enum http_rc rc = http_req_feed(&k->req, data + off, len - off, &used);
+        if (rc != HTTP_ERROR && k->req.headers_done && w->s->o.demo)
+            scan_body(k, data + off, used, had_headers, hbytes);
         if (rc == HTTP_PARTIAL) {
             /* The client waits for a go-ahead before sending the body. */
             if (k->req.expect_continue && !(k->flags & F_CONTINUED)) {
@@ -710,7 +970,7 @@ static void feed(struct worker *w, struct conn *k, const uint8_t *data, size_t l
         }
         off += used;
         respond(w, k);
-        http_req_init(&k->req);
+        req_init(w->s, k);
         k->flags &= (uint8_t)~F_CONTINUED;
     }
     if (k->state == C_OPEN)
@@ -729,7 +989,8 @@ static void on_accept(struct worker *w, const struct ring_event *ev)
         k->state = C_OPEN;
         k->flags = 0;
         k->qhead = k->qlen = 0;
-        http_req_init(&k->req);
+        k->dqhead = k->dqlen = 0;
+        req_init(w->s, k);
         w->st.accepted++;
         ring_recv(&w->ring, (uint32_t)ev->res, k->gen);
     }
@@ -771,7 +1032,9 @@ static void on_send(struct worker *w, struct conn *k, int res)
     struct run *run = &k->q[k->qhead];
     const struct rendered *r = &w->s->table[run->id];
     k->flags &= (uint8_t)~F_SENDING;
-    if (res < 0 || (uint64_t)res != r->len * k->inflight) {
+    if (r->dyn == DEMO_DYN_STATS)
+        stats_release(w, k);
+    if (res < 0 || (uint64_t)res != k->sending) {
         conn_close(w, k, false);
         return;
     }
@@ -852,6 +1115,14 @@ static int worker_init(struct worker *w)
     }
     w->mode = w->ring.mode;
     w->rng = 0x9E3779B97F4A7C15ULL * (uint64_t)(w->id + 1);
+    if (w->s->o.demo) {
+        w->dw = (struct demo_worker){ .st = &w->s->demo.stats[w->id], .id = (unsigned)w->id };
+        w->stats_buf = malloc(STATS_HEAD + DEMO_STATS_MAX);
+        if (!w->stats_buf) {
+            w->err_what = "out of memory for the stats buffer";
+            return -ENOMEM;
+        }
+    }
     return 0;
 }
 
@@ -949,7 +1220,8 @@ int serve_main(int argc, char **argv)
     int rc = 2, nfds = 0;
     int *fds = calloc((size_t)nw, sizeof *fds);
     struct worker *ws = calloc((size_t)nw, sizeof *ws);
-    if (!fds || !ws || render_all(s) != 0) {
+    struct demo_opts dopts = { .hls_segments = o->hls_segments, .segment_size = o->segment_size };
+    if (!fds || !ws || (o->demo && demo_init(&s->demo, &dopts, nw) != 0) || render_all(s) != 0) {
         fprintf(stderr, "blaster serve: out of memory\n");
         goto out;
     }
@@ -1027,8 +1299,10 @@ int serve_main(int argc, char **argv)
     if (o->verbose)
         print_stats(ws, nw);
 out:
-    for (int i = 0; ws && i < nw; i++)
+    for (int i = 0; ws && i < nw; i++) {
         free(ws[i].conns);
+        free(ws[i].stats_buf);
+    }
     for (int i = 0; i < nfds; i++)
         close(fds[i]);
     free_all(s);

@@ -375,7 +375,7 @@ static void test_usage(void **state)
         "--sigfigs", "--help", "--version", "-t,", "-c,", "-d,", "-R,", "-H,", "-m,", "-b,",
         "-T,", "-L,", "-v,", "-h,", "-V,", "default 10;", "default 10s", "default 2s",
         "default 3", "default GET", "\n       blaster serve [options]",
-        "\n       blaster run FILE", "(coming)", "http://127.0.0.1:8080/",
+        "\n       blaster run FILE", "blaster run --help", "http://127.0.0.1:8080/",
     };
     (void)state;
 
@@ -399,6 +399,47 @@ static void test_usage(void **state)
     }
 }
 
+/* `blaster run`: its flags, and errors that name the flag. */
+static void test_run(void **state)
+{
+    (void)state;
+    struct cli_run r;
+    char err[256];
+    char *ok[] = { "run", "mixed.yaml", "-e", "UPLOAD_VUS=10", "--env=DURATION=30s", "-eX_1=a=b",
+                   "--summary-export", "s.json", "-t", "2", "--sigfigs=4", "-v" };
+    assert_int_equal(cli_run_parse(12, ok, &r, err, sizeof err), 0);
+    assert_string_equal(r.file, "mixed.yaml");
+    assert_int_equal(r.nenv, 3);
+    assert_string_equal(r.env[0], "UPLOAD_VUS=10");
+    assert_string_equal(r.env[1], "DURATION=30s");
+    assert_string_equal(r.env[2], "X_1=a=b");
+    assert_string_equal(r.summary_export, "s.json");
+    assert_int_equal(r.threads, 2);
+    assert_int_equal(r.sigfigs, 4);
+    assert_int_equal(r.verbose, 1);
+
+    static const struct { int argc; char *argv[4]; const char *want; } bad_run[] = {
+        { 1, { "run" }, "missing the scenario FILE" },
+        { 3, { "run", "a.yaml", "b.yaml" }, "one scenario file at a time" },
+        { 3, { "run", "a.yaml", "-e" }, "-e: expected K=V" },
+        { 4, { "run", "a.yaml", "-e", "=v" }, "-e: expected K=V with K a name" },
+        { 4, { "run", "a.yaml", "--env", "1X=v" }, "--env: expected K=V with K a name" },
+        { 4, { "run", "a.yaml", "-t", "0" }, "-t: expected a thread count" },
+        { 4, { "run", "a.yaml", "--sigfigs", "9" }, "--sigfigs: expected 1 to 5" },
+        { 3, { "run", "a.yaml", "--bogus" }, "unknown option '--bogus'" },
+        { 3, { "run", "a.yaml", "--summary-export" }, "--summary-export: expected a file name" },
+    };
+    for (size_t i = 0; i < sizeof bad_run / sizeof bad_run[0]; i++) {
+        err[0] = 0;
+        assert_int_equal(cli_run_parse(bad_run[i].argc, (char **)bad_run[i].argv, &r, err, sizeof err), -1);
+        if (!strstr(err, bad_run[i].want))
+            fail_msg("case %zu: want '%s' in '%s'", i, bad_run[i].want, err);
+    }
+    char *help[] = { "run", "--help" };
+    assert_int_equal(cli_run_parse(2, help, &r, err, sizeof err), 0);
+    assert_true(r.help);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_header_limits),
         cmocka_unit_test(test_reparse_resets),
         cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
