@@ -7,7 +7,7 @@ BUILD   ?= build
 OPT     ?= -O2
 CFLAGS  += $(OPT) -DBLASTER_VERSION=\"$(VERSION)\" -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
            -Wshadow -Wstrict-prototypes -fno-strict-aliasing -I.
-LDLIBS  += -luring -ljansson -lm -lpthread
+LDLIBS  += -luring -ljansson -lyaml -lm -lpthread
 PYTEST  ?= /usr/bin/python3 -m pytest
 
 LIB_SRCS  := $(wildcard ring/*.c) $(filter-out blaster/main.c,$(wildcard blaster/*.c))
@@ -47,14 +47,15 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 integration: $(BUILD)/blaster
-	BLASTER=$(abspath $(BUILD)/blaster) $(PYTEST) -q test/integration
+	BUILD=$(BUILD) scripts/npm-deps.sh
+	BLASTER=$(abspath $(BUILD)/blaster) NPM_DIR=$(abspath $(BUILD)/npm) $(PYTEST) -q test/integration
 
 test: unit integration
 
 # AddressSanitizer + UBSan build of everything, unit and integration tests on it.
 asan:
 	BLASTER_SANITIZED=1 $(MAKE) BUILD=build-asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
-	        LDLIBS="-fsanitize=address,undefined -luring -ljansson -lm -lpthread" test
+	        LDLIBS="-fsanitize=address,undefined -luring -ljansson -lyaml -lm -lpthread" test
 
 # libFuzzer writes new inputs into its first corpus directory: keep those
 # under build/, and read the seeds from the tree.
@@ -63,6 +64,11 @@ fuzz: | $(DEPS_STAMP)
 	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
 	      -fno-sanitize-recover=all test/fuzz/fuzz_http.c blaster/http.c -o $(BUILD)/fuzz_http
 	$(BUILD)/fuzz_http -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)/corpus_http test/fuzz/corpus_http
+	@mkdir -p $(BUILD)/corpus_capture
+	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
+	      -fno-sanitize-recover=all test/fuzz/fuzz_capture.c blaster/capture.c blaster/hls.c \
+	      -o $(BUILD)/fuzz_capture
+	$(BUILD)/fuzz_capture -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)/corpus_capture
 
 bench: $(BUILD)/blaster
 	scripts/bench.sh

@@ -382,6 +382,10 @@ static const struct {
      "hello0123456789"},
     {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
      "3\r\nabc\r\n0\r\n\r\n", 0, 53, "abc"},
+    {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n3\r\nabc\r\n", 0, 44,
+     "3\r\nabc\r\n"},                                                     /* not chunked */
+    {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunkedx\r\n\r\n3\r\nabc", 0, 48,
+     "3\r\nabc"},
     {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n"
      "3\r\nabc\r\n0\r\n\r\n", 0, 66, "abc"},                                 /* TE wins */
     {"HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n3\nabc\n2\nde\n0\n\n", 0, 44, "abcde"},
