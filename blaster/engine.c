@@ -785,7 +785,11 @@ static int64_t sc_tick(struct engine *e, struct sc_rt *sc, int64_t now)
         sc_set_target(e, sc, sc->changes[sc->next_change].vus, now);
         sc->next_change++;
     }
-    if (!sc->ending && now >= sc->end) {
+    /* Iteration executors end when their VUs have run every iteration, not
+     * at max_duration. */
+    bool finished = (sc->s->executor == EXEC_PER_VU_ITERATIONS || sc->s->executor == EXEC_SHARED_ITERATIONS) &&
+                    sc->active == 0;
+    if (!sc->ending && (now >= sc->end || finished)) {
         /* No new iterations from here; those running may finish within the
          * graceful stop. What is still queued was due and never started. */
         sc->ending = true;

@@ -20,7 +20,9 @@
 
 #include "blaster/cli.h"
 #include "blaster/plan.h"
+#include "blaster/report.h"
 #include "blaster/runner.h"
+#include "blaster/scenario.h"
 #include "blaster/serve.h"
 #include "blaster/summary.h"
 #include "blaster/url.h"
@@ -159,13 +161,77 @@ static int quick_mode(int argc, char **argv)
     return rc;
 }
 
+/* `blaster run FILE`: load → compile → run → aggregate → report → verdict. */
+static int run_mode(int argc, char **argv)
+{
+    struct cli_run cr;
+    char err[1024];
+    if (cli_run_parse(argc, argv, &cr, err, sizeof err) != 0) {
+        fprintf(stderr, "blaster run: %s\n%s", err, cli_run_usage);
+        return 1;
+    }
+    if (cr.help) {
+        fputs(cli_run_usage, stdout);
+        return 0;
+    }
+    struct scenario_file sf;
+    if (scenario_load(cr.file, cr.env, cr.nenv, &sf, err, sizeof err) != 0) {
+        fprintf(stderr, "blaster run: %s\n", err);
+        return 1;
+    }
+    struct plan plan;
+    if (plan_compile(&sf, &plan, err, sizeof err) != 0) {
+        fprintf(stderr, "blaster run: %s\n", err);
+        scenario_free(&sf);
+        return 1;
+    }
+    struct report_thresholds th;
+    if (report_thresholds_compile(&plan, &th, err, sizeof err) != 0) {
+        fprintf(stderr, "blaster run: %s\n", err);
+        plan_free(&plan);
+        scenario_free(&sf);
+        return 1;
+    }
+    struct runner_opts ro = { .threads = cr.threads, .sigfigs = cr.sigfigs, .verbose = cr.verbose };
+    struct run_result res;
+    int rc = 0;
+    if (runner_run(&plan, &ro, &res) != 0) {
+        fprintf(stderr, "blaster run: %s\n", res.fatal);
+        rc = 2;
+    } else {
+        struct report_input in = {
+            .plan = &plan, .m = res.m, .elapsed_s = res.elapsed_s, .stopped = res.stopped,
+            .nworkers = res.nworkers, .workers = res.workers, .ring_mode = res.ring_mode,
+            .fatal = res.fatal[0] ? res.fatal : NULL,
+        };
+        runner_verdict(&res, &in.verdict);
+        int failed = report_thresholds_eval(&th, &in);
+        report_print(stdout, &in, &th);
+        fflush(stdout);
+        if (cr.summary_export && report_export(cr.summary_export, &in, &th, err, sizeof err) != 0) {
+            fprintf(stderr, "blaster run: %s\n", err);
+            rc = 2;
+        }
+        if (res.fatal[0]) {
+            fprintf(stderr, "blaster run: %s\n", res.fatal);
+            rc = 2;
+        } else if (failed > 0 && rc == 0) {
+            fprintf(stderr, "blaster run: %d threshold%s failed\n", failed, failed == 1 ? "" : "s");
+            rc = 99; /* k6's exit code for failed thresholds */
+        }
+    }
+    runner_result_free(&res);
+    report_thresholds_free(&th);
+    plan_free(&plan);
+    scenario_free(&sf);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "serve") == 0)
         return serve_main(argc - 1, argv + 1);
-    if (argc > 1 && strcmp(argv[1], "run") == 0) {
-        fprintf(stderr, "blaster run: scenario files are not implemented yet; use quick mode: blaster [options] URL\n");
-        return 1;
-    }
+    if (argc > 1 && strcmp(argv[1], "run") == 0)
+        return run_mode(argc - 1, argv + 1);
     return quick_mode(argc, argv);
 }

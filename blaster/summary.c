@@ -6,75 +6,32 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blaster/report.h"
 #include "blaster/units.h"
 
 /* The trend statistics, in k6's order (k6's summaryTrendStats default, plus
  * the two tail percentiles blaster always reports). */
-static const struct { const char *name; double p; } trend_stats[] = {
-    { "avg", -1 }, { "min", 0 }, { "med", 50 }, { "max", 100 },
-    { "p(90)", 90 }, { "p(95)", 95 }, { "p(99)", 99 }, { "p(99.9)", 99.9 },
+static const struct report_stat trend_stats[] = {
+    { "avg", RSTAT_AVG, 0 },   { "min", RSTAT_MIN, 0 },   { "med", RSTAT_MED, 0 },   { "max", RSTAT_MAX, 0 },
+    { "p(90)", RSTAT_P, 90 },  { "p(95)", RSTAT_P, 95 },  { "p(99)", RSTAT_P, 99 },  { "p(99.9)", RSTAT_P, 99.9 },
 };
-#define NSTATS (sizeof trend_stats / sizeof trend_stats[0])
+#define NSTATS ((int)(sizeof trend_stats / sizeof trend_stats[0]))
 
-/* A trend statistic in ms (k6's unit for time trends). */
-static double stat_ms(const struct hist *h, int i)
-{
-    if (hist_count(h) == 0)
-        return 0;
-    double us;
-    if (trend_stats[i].p < 0)
-        us = hist_mean(h);
-    else if (trend_stats[i].p == 0)
-        us = (double)hist_min(h);
-    else if (trend_stats[i].p == 100)
-        us = (double)hist_max(h);
-    else
-        us = (double)hist_percentile(h, trend_stats[i].p);
-    return us / 1000.0;
-}
-
+/* The line formats are report.c's (k6's layout, shared with `blaster run`):
+ * names indented 5, dots to 32 columns. */
 static void name_line(FILE *f, const char *name)
 {
-    /* k6 pads metric names with dots to one column. */
-    char dots[40];
-    int n = 32 - (int)strlen(name);
-    if (n < 2)
-        n = 2;
-    memset(dots, '.', (size_t)n);
-    dots[n] = 0;
-    fprintf(f, "     %s%s: ", name, dots);
-}
-
-/* Print s left-aligned in width columns: UTF-8 aware, "µs" is one column. */
-static void padded(FILE *f, const char *s, int width)
-{
-    int cols = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        cols += (*p & 0xC0) != 0x80;
-    fprintf(f, "%s%*s", s, width > cols ? width - cols : 0, "");
+    report_name_line(f, 5, 32, name);
 }
 
 static void trend_line(FILE *f, const char *name, const struct hist *h)
 {
-    name_line(f, name);
-    char buf[32], cell[48];
-    for (size_t i = 0; i < NSTATS; i++) {
-        snprintf(cell, sizeof cell, "%s=%s", trend_stats[i].name,
-                 units_fmt_duration(buf, sizeof buf, stat_ms(h, (int)i) * 1e6));
-        padded(f, cell, i + 1 < NSTATS ? (int)strlen(trend_stats[i].name) + 10 : 0);
-    }
-    fputc('\n', f);
+    report_trend_line(f, 5, 32, name, h, trend_stats, NSTATS);
 }
 
 static void counter_line(FILE *f, const char *name, double count, double elapsed, bool bytes)
 {
-    name_line(f, name);
-    char a[32], b[32];
-    if (bytes)
-        fprintf(f, "%-9s %s/s\n", units_fmt_bytes(a, sizeof a, count),
-                units_fmt_bytes(b, sizeof b, elapsed > 0 ? count / elapsed : 0));
-    else
-        fprintf(f, "%-9.0f %.2f/s\n", count, elapsed > 0 ? count / elapsed : 0);
+    report_counter_line(f, 5, 32, name, count, elapsed, bytes);
 }
 
 static void percentile_table(FILE *f, const char *title, const struct hist *h)
@@ -167,8 +124,8 @@ void summary_print(FILE *f, const struct run_report *r)
 static json_t *trend_json(const struct hist *h)
 {
     json_t *v = json_object();
-    for (size_t i = 0; i < NSTATS; i++)
-        json_object_set_new(v, trend_stats[i].name, json_real(stat_ms(h, (int)i)));
+    for (int i = 0; i < NSTATS; i++)
+        json_object_set_new(v, trend_stats[i].name, json_real(report_stat_value(h, &trend_stats[i])));
     return json_pack("{s:s, s:s, s:o}", "type", "trend", "contains", "time", "values", v);
 }
 
@@ -216,7 +173,7 @@ int summary_export(const char *path, const struct run_report *r, char *err, size
         json_array_append_new(reasons, json_string(r->verdict.reasons[i]));
 
     json_t *trend_names = json_array();
-    for (size_t i = 0; i < NSTATS; i++)
+    for (int i = 0; i < NSTATS; i++)
         json_array_append_new(trend_names, json_string(trend_stats[i].name));
 
     json_t *root = json_pack(
