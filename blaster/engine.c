@@ -78,7 +78,7 @@ struct vu {
     char     *cap;            /* ncaptures x PLAN_CAPTURE_LEN */
     char     *body;           /* PLAN_BODY_KEEP, when the scenario keeps bodies */
     char     *hls;            /* HLS_LIST_BYTES, when the scenario has hls steps */
-    char      hls_base[PLAN_CAPTURE_LEN]; /* the path the last playlist came from */
+    char     *hls_base;       /* PLAN_CAPTURE_LEN: the path the last playlist came from (idem) */
 };
 
 struct sc_rt {
@@ -99,6 +99,8 @@ struct sc_rt {
     uint32_t  nidle;
     struct vu_change *changes;    /* ramping-vus */
     int       nchanges, next_change;
+    struct vu_change *caps;       /* ramping-vus: VUs at or above caps[i].vus are interrupted from t on */
+    int       ncaps, next_cap;
     uint64_t  shared_left;        /* shared-iterations: this worker's share */
     uint32_t  active;             /* VUs active now */
 };
@@ -240,13 +242,31 @@ static void conn_connect(struct engine *e, struct vu *v, int64_t now)
                            sc->p->addrlen, NULL, 0);
     if (err) {
         backoff_grow(v);
+        if (v->req < 0) {
+            struct metrics *m = req_metrics(e, v, 0);
+            m->errors[classify(-err)]++;
+            m->last_errno[classify(-err)] = -err;
+            return;
+        }
         req_fail(e, v, classify(-err), -err, now);
         vu_step(e, v, now);
         return;
     }
     v->cstate = C_CONNECTING;
-    v->state = VU_CONNECT;
-    deadline_set(e, v, now + sc->p->reqs[v->req].timeout_ns);
+    if (v->req >= 0)
+        v->state = VU_CONNECT;
+    deadline_set(e, v, now + sc->p->reqs[v->req >= 0 ? v->req : 0].timeout_ns);
+}
+
+/* A connection opened ahead of any request (preconnect) failed or timed
+ * out: count it, and let the VU's first request connect again. */
+static void preconnect_fail(struct engine *e, struct vu *v, enum err_class cls, int err)
+{
+    struct metrics *m = req_metrics(e, v, 0);
+    m->errors[cls]++;
+    m->last_errno[cls] = err;
+    deadline_clear(e, v);
+    conn_close(e, v);
 }
 
 /* --- requests ----------------------------------------------------------------- */
@@ -313,6 +333,9 @@ static void req_start(struct engine *e, struct vu *v, int req, int64_t now)
             return;
         }
         conn_connect(e, v, now);
+    } else if (v->cstate == C_CONNECTING) {
+        v->state = VU_CONNECT; /* a preconnect is under way: on_connect sends */
+        deadline_set(e, v, now + sc_of(e, v)->p->reqs[req].timeout_ns);
     } else {
         v->state = VU_CONNECT; /* closing: the close completion reconnects */
     }
@@ -461,7 +484,7 @@ static void hls_after(struct engine *e, struct vu *v, const struct plan_hls *h, 
             return;
         }
         hls_set_uri(v, h, path);
-        snprintf(v->hls_base, sizeof v->hls_base, "%s", path);
+        snprintf(v->hls_base, PLAN_CAPTURE_LEN, "%s", path);
         v->hls_phase = 2;
     } else if (v->hls_phase == 2) { /* the media playlist: its segments */
         struct seg_ctx c = { .v = v, .hostport = p->url.hostport, .max = (uint16_t)h->segments };
@@ -501,7 +524,7 @@ static int hls_next_request(struct engine *e, struct vu *v, const struct plan_hl
         if (n > 0) {
             line[n] = 0;
             char *sp = strchr(line, ' '), *end = sp ? strchr(sp + 1, ' ') : NULL;
-            if (sp && end && end - sp - 1 < (long)sizeof v->hls_base) {
+            if (sp && end && end - sp - 1 < (long)PLAN_CAPTURE_LEN) {
                 memcpy(v->hls_base, sp + 1, (size_t)(end - sp - 1));
                 v->hls_base[end - sp - 1] = 0;
             }
@@ -549,10 +572,7 @@ static void vu_step(struct engine *e, struct vu *v, int64_t now)
             break;
         case OP_PICK: {
             const struct plan_pick *pk = &p->picks[op->a];
-            uint32_t r = template_draw(&v->rng, pk->total), b = 0;
-            while (b + 1 < pk->n && r >= pk->cumulative[b])
-                b++;
-            v->pc = pk->target[b];
+            v->pc = pk->target[plan_pick_branch(pk, template_draw(&v->rng, pk->total))];
             break;
         }
         case OP_JUMP:
@@ -580,6 +600,8 @@ static void vu_activate(struct engine *e, struct sc_rt *sc, struct vu *v)
     sc->active++;
     if (sc->active > sc->m->vus_max)
         sc->m->vus_max = sc->active;
+    if (sc->p->preconnect && v->cstate == C_DOWN && !v->backoff_ms)
+        conn_connect(e, v, ring_now());
 }
 
 static void vu_deactivate(struct engine *e, struct sc_rt *sc, struct vu *v)
@@ -785,6 +807,20 @@ static int64_t sc_tick(struct engine *e, struct sc_rt *sc, int64_t now)
         sc_set_target(e, sc, sc->changes[sc->next_change].vus, now);
         sc->next_change++;
     }
+    /* Graceful ramp-down is over for VUs above the cap: interrupt them. */
+    while (sc->next_cap < sc->ncaps && sc->start + sc->caps[sc->next_cap].t_ns <= now) {
+        uint32_t lim = sc->caps[sc->next_cap].vus;
+        for (uint32_t i = sc->first + lim; i < sc->first + sc->n; i++) {
+            struct vu *v = vu_of(e, i);
+            if (v->state == VU_OFF)
+                continue;
+            sc->m->interrupted++;
+            if (v->state == VU_BUSY)
+                req_metrics(e, v, v->req)->interrupted++;
+            vu_deactivate(e, sc, v);
+        }
+        sc->next_cap++;
+    }
     /* Iteration executors end when their VUs have run every iteration, not
      * at max_duration. */
     bool finished = (sc->s->executor == EXEC_PER_VU_ITERATIONS || sc->s->executor == EXEC_SHARED_ITERATIONS) &&
@@ -830,6 +866,8 @@ static int64_t sc_tick(struct engine *e, struct sc_rt *sc, int64_t now)
         next = sc->next_arrival;
     if (sc->next_change < sc->nchanges && sc->start + sc->changes[sc->next_change].t_ns < next)
         next = sc->start + sc->changes[sc->next_change].t_ns;
+    if (sc->next_cap < sc->ncaps && sc->start + sc->caps[sc->next_cap].t_ns < next)
+        next = sc->start + sc->caps[sc->next_cap].t_ns;
     return next;
 }
 
@@ -844,6 +882,10 @@ static void on_connect(struct engine *e, struct vu *v, int res, int64_t now)
             snprintf(e->fatal, sizeof e->fatal, "could not connect: %s (%s)",
                      strerror(-res), err_class_name[classify(-res)]);
         }
+        if (v->req < 0) {
+            preconnect_fail(e, v, classify(-res), -res);
+            return;
+        }
         req_fail(e, v, classify(-res), -res, now);
         vu_step(e, v, now);
         return;
@@ -853,11 +895,13 @@ static void on_connect(struct engine *e, struct vu *v, int res, int64_t now)
     v->cstate = C_OPEN;
     v->backoff_ms = 0;
     v->ready = now;
-    struct metrics *m = req_metrics(e, v, v->req);
+    struct metrics *m = req_metrics(e, v, v->req >= 0 ? v->req : 0);
     m->connects++;
     hist_record(&m->connecting, ns_to_us(now - v->t_conn));
     ring_recv(&e->ring, vu_idx(e, v), v->gen);
-    req_send(e, v, now);
+    deadline_clear(e, v);
+    if (v->req >= 0)
+        req_send(e, v, now);
 }
 
 static void keep_bytes(struct vu *v, const uint8_t *data, uint32_t len)
@@ -984,6 +1028,10 @@ static void check_timeouts(struct engine *e, int64_t now)
 {
     while (e->nheap && e->vus[e->heap[0]].deadline <= now) {
         struct vu *v = vu_of(e, (uint32_t)e->heap[0]);
+        if (v->req < 0) {
+            preconnect_fail(e, v, ERR_TIMEOUT, ETIMEDOUT);
+            continue;
+        }
         req_fail(e, v, ERR_TIMEOUT, ETIMEDOUT, now);
         vu_step(e, v, now);
     }
@@ -1034,7 +1082,7 @@ static size_t vu_bytes(const struct plan_scenario *p)
     if (p->keeps_bodies)
         b += PLAN_BODY_KEEP;
     if (p->nhls)
-        b += HLS_LIST_BYTES;
+        b += HLS_LIST_BYTES + PLAN_CAPTURE_LEN;
     return (b + 63) & ~(size_t)63;
 }
 
@@ -1081,6 +1129,13 @@ static int sc_setup(struct engine *e, struct sc_rt *sc, const struct plan_scenar
             return -ENOMEM;
         sc->nchanges = (int)executor_vu_changes(s, (uint32_t)cfg->worker, (uint32_t)cfg->nworkers,
                                                 sc->changes, n);
+        /* The caps list is its own work space: a first call says how big. */
+        size_t need = executor_vu_caps(s, (uint32_t)cfg->worker, (uint32_t)cfg->nworkers, NULL, 0);
+        sc->caps = calloc(need ? need : 1, sizeof *sc->caps);
+        if (!sc->caps)
+            return -ENOMEM;
+        size_t got = executor_vu_caps(s, (uint32_t)cfg->worker, (uint32_t)cfg->nworkers, sc->caps, need);
+        sc->ncaps = (int)(got <= need ? got : 0);
     }
     if (s->executor == EXEC_SHARED_ITERATIONS) /* k6's split: a worker without VUs gets none */
         sc->shared_left = executor_shared_iterations(s, (uint32_t)cfg->worker, (uint32_t)cfg->nworkers);
@@ -1139,10 +1194,21 @@ int engine_init(struct engine *e, const struct engine_config *cfg)
                 v->body = next;
                 next += PLAN_BODY_KEEP;
             }
-            if (p->nhls)
+            if (p->nhls) {
                 v->hls = next;
+                v->hls_base = next + HLS_LIST_BYTES;
+            }
             at += vu_bytes(p);
         }
+    }
+
+    if (cfg->snapshots) {
+        e->snap.m = calloc((size_t)pl->nsc, sizeof *e->snap.m);
+        if (!e->snap.m)
+            goto oom;
+        for (int s = 0; s < pl->nsc; s++)
+            if (scenario_metrics_init(&e->snap.m[s], pl->sc[s].nreqs, cfg->sigfigs) != 0)
+                goto oom;
     }
 
     /* Receive buffers are shared by all the worker's connections and given
@@ -1168,6 +1234,18 @@ oom:
     return -ENOMEM;
 }
 
+static void snapshot(struct engine *e)
+{
+    int want = __atomic_load_n(&e->snap.want, __ATOMIC_ACQUIRE);
+    if (want == e->snap.done || !e->snap.m)
+        return;
+    for (int s = 0; s < e->nsc; s++) {
+        e->m[s].vus = e->sc[s].active;
+        scenario_metrics_copy_growing(&e->snap.m[s], &e->m[s]);
+    }
+    __atomic_store_n(&e->snap.done, want, __ATOMIC_RELEASE);
+}
+
 void engine_free(struct engine *e)
 {
     if (e->ring.br)
@@ -1180,7 +1258,14 @@ void engine_free(struct engine *e)
             free(e->sc[s].queue);
             free(e->sc[s].idle);
             free(e->sc[s].changes);
+            free(e->sc[s].caps);
         }
+    }
+    if (e->snap.m) {
+        for (int s = 0; s < e->nsc; s++)
+            scenario_metrics_free(&e->snap.m[s]);
+        free(e->snap.m);
+        e->snap.m = NULL;
     }
     free(e->sc);
     free(e->m);
@@ -1215,6 +1300,7 @@ void engine_run(struct engine *e, const int *stop)
             break;
         check_timeouts(e, now);
         publish(e);
+        snapshot(e);
         if (e->nheap && e->vus[e->heap[0]].deadline < deadline)
             deadline = e->vus[e->heap[0]].deadline;
         int ret = ring_run(&e->ring, deadline, on_event, e);

@@ -34,8 +34,17 @@ struct engine_config {
     int64_t  origin_ns;    /* absolute monotonic start of the test */
     int      sigfigs;
     uint64_t seed;
-    /* Quick mode: a constant-vus or constant-arrival-rate scenario whose
-     * graceful stop is short (set in its struct scenario). Nothing else. */
+    bool     snapshots;    /* the main thread asks for snapshots (abortOnFail thresholds) */
+};
+
+/* A snapshot of the worker's metrics, for thresholds that abort the run:
+ * the main thread bumps `want`; the worker, at its next loop turn (never on
+ * a request's path), copies its metrics into m and stores `want` into
+ * `done` (release). m belongs to the main thread from then until it bumps
+ * `want` again. */
+struct engine_snap {
+    int      want, done;
+    struct scenario_metrics *m;   /* one per scenario */
 };
 
 /* Written by the worker once per loop turn, read by the main thread for the
@@ -57,6 +66,7 @@ struct engine {
     int                  nsc;
     struct scenario_metrics *m;     /* one per scenario */
     struct engine_live   live;
+    struct engine_snap   snap;
     int32_t             *heap;      /* VUs with a deadline (request or connect in flight), a min-heap */
     uint32_t             nheap;
     uint8_t             *slab;      /* per-VU buffers: iovecs, scratch, captures, kept bodies */

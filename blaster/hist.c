@@ -175,6 +175,26 @@ int hist_merge(struct hist *dst, const struct hist *src)
     return 0;
 }
 
+int hist_copy_growing(struct hist *dst, const struct hist *src)
+{
+    if (dst->lowest != src->lowest || dst->highest != src->highest ||
+        dst->sigfigs != src->sigfigs || dst->counts_len != src->counts_len)
+        return -EINVAL;
+    if (src->total_count) {
+        /* Every sample lies between min and max: outside that range src's
+         * counts are zero, and so are dst's when every earlier copy came
+         * from the same (only growing) src. */
+        int32_t lo = hist_index(src, src->min), hi = hist_index(src, src->max);
+        memcpy(dst->counts + lo, src->counts + lo, (size_t)(hi - lo + 1) * sizeof *dst->counts);
+    }
+    dst->total_count = src->total_count;
+    dst->saturated = src->saturated;
+    dst->negative = src->negative;
+    dst->min = src->min;
+    dst->max = src->max;
+    return 0;
+}
+
 /* ---- queries ---- */
 
 uint64_t hist_count(const struct hist *h)

@@ -117,6 +117,13 @@ void hist_record_corrected(struct hist *h, int64_t v, int64_t expected_interval)
  * or sigfigs differ. */
 int hist_merge(struct hist *dst, const struct hist *src);
 
+/* dst = src, cheaply, for periodic snapshots of a histogram that is still
+ * being recorded into: copies only the counts between src's min and max, so
+ * its cost is the occupied range, not counts_len. Correct when dst starts
+ * zeroed and every copy into it comes from the same src (whose counts only
+ * grow); then dst equals src bucket for bucket. -EINVAL when configs differ. */
+int hist_copy_growing(struct hist *dst, const struct hist *src);
+
 /* ---- queries (walk the counts: O(counts_len), not for the hot path) ---- */
 
 /* Value at percentile p, HdrHistogram semantics: with N = total_count, the rank

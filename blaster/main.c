@@ -122,6 +122,7 @@ static int quick_mode(int argc, char **argv)
     }
     plan.sc[0].max_vus = (uint32_t)cli.connections;
     plan.sc[0].poisson = cli.poisson;
+    plan.sc[0].preconnect = true; /* wrk's -c: connections kept open from the start */
     plan.sc[0].reqs[0].timeout_ns = cli.timeout_ns;
     plan.end_ns = cli.duration_ns + grace;
 
@@ -161,6 +162,19 @@ static int quick_mode(int argc, char **argv)
     return rc;
 }
 
+struct abort_ctx {
+    const struct plan *plan;
+    struct report_thresholds *th;
+};
+
+/* abortOnFail: evaluated every 2 s (k6's period) on the merged snapshot. */
+static bool abort_check(void *ctx, const struct scenario_metrics *m, double elapsed_s, char *by, size_t bylen)
+{
+    struct abort_ctx *a = ctx;
+    struct report_input in = { .plan = a->plan, .m = m, .elapsed_s = elapsed_s };
+    return report_thresholds_abort_due(a->th, &in, (int64_t)(elapsed_s * 1e9), by, bylen) >= 0;
+}
+
 /* `blaster run FILE`: load → compile → run → aggregate → report → verdict. */
 static int run_mode(int argc, char **argv)
 {
@@ -192,7 +206,14 @@ static int run_mode(int argc, char **argv)
         scenario_free(&sf);
         return 1;
     }
-    struct runner_opts ro = { .threads = cr.threads, .sigfigs = cr.sigfigs, .verbose = cr.verbose };
+    struct abort_ctx actx = { .plan = &plan, .th = &th };
+    struct runner_opts ro = { .threads = cr.threads, .sigfigs = cr.sigfigs, .verbose = cr.verbose,
+                              .check_period_ns = THRESHOLD_EVAL_PERIOD_NS };
+    for (int i = 0; i < th.n; i++)
+        if (th.v[i].spec->abort_on_fail) {
+            ro.check = abort_check;
+            ro.check_ctx = &actx;
+        }
     struct run_result res;
     int rc = 0;
     if (runner_run(&plan, &ro, &res) != 0) {
@@ -202,7 +223,7 @@ static int run_mode(int argc, char **argv)
         struct report_input in = {
             .plan = &plan, .m = res.m, .elapsed_s = res.elapsed_s, .stopped = res.stopped,
             .nworkers = res.nworkers, .workers = res.workers, .ring_mode = res.ring_mode,
-            .fatal = res.fatal[0] ? res.fatal : NULL,
+            .fatal = res.fatal[0] ? res.fatal : NULL, .aborted_by = res.aborted_by[0] ? res.aborted_by : NULL,
         };
         runner_verdict(&res, &in.verdict);
         int failed = report_thresholds_eval(&th, &in);
@@ -215,9 +236,12 @@ static int run_mode(int argc, char **argv)
         if (res.fatal[0]) {
             fprintf(stderr, "blaster run: %s\n", res.fatal);
             rc = 2;
-        } else if (failed > 0 && rc == 0) {
-            fprintf(stderr, "blaster run: %d threshold%s failed\n", failed, failed == 1 ? "" : "s");
-            rc = 99; /* k6's exit code for failed thresholds */
+        } else if ((failed > 0 || res.aborted_by[0]) && rc == 0) {
+            if (res.aborted_by[0])
+                fprintf(stderr, "blaster run: aborted by the threshold %s\n", res.aborted_by);
+            if (failed > 0)
+                fprintf(stderr, "blaster run: %d threshold%s failed\n", failed, failed == 1 ? "" : "s");
+            rc = 99; /* k6's exit code for failed thresholds, aborting ones included */
         }
     }
     runner_result_free(&res);

@@ -104,3 +104,49 @@ void scenario_metrics_merge(struct scenario_metrics *dst, const struct scenario_
     dst->vus_max += src->vus_max; /* workers run disjoint VUs: the sum bounds the whole */
     dst->vus += src->vus;
 }
+
+void metrics_copy_growing(struct metrics *dst, const struct metrics *src)
+{
+    /* The scalar fields wholesale, then each histogram by its occupied range
+     * (the struct copy would alias the counts arrays). */
+    struct hist keep[6];
+    struct hist *h;
+    for (int i = 0; (h = hists(dst, i)); i++)
+        keep[i] = *h;
+    *dst = *src;
+    for (int i = 0; (h = hists(dst, i)); i++) {
+        *h = keep[i];
+        hist_copy_growing(h, hists((struct metrics *)src, i));
+    }
+}
+
+void scenario_metrics_copy_growing(struct scenario_metrics *dst, const struct scenario_metrics *src)
+{
+    for (int i = 0; i < dst->nreq && i < src->nreq; i++)
+        metrics_copy_growing(&dst->req[i], &src->req[i]);
+    hist_copy_growing(&dst->iteration_duration, &src->iteration_duration);
+    dst->iterations = src->iterations;
+    dst->dropped = src->dropped;
+    dst->interrupted = src->interrupted;
+    dst->vus_max = src->vus_max;
+    dst->vus = src->vus;
+}
+
+void scenario_metrics_reset(struct scenario_metrics *m)
+{
+    for (int i = 0; i < m->nreq; i++) {
+        struct metrics *r = &m->req[i];
+        struct hist keep[6];
+        struct hist *h;
+        for (int k = 0; (h = hists(r, k)); k++) {
+            hist_reset(h);
+            keep[k] = *h;
+        }
+        memset(r, 0, sizeof *r);
+        for (int k = 0; (h = hists(r, k)); k++)
+            *h = keep[k];
+    }
+    hist_reset(&m->iteration_duration);
+    m->iterations = m->dropped = m->interrupted = 0;
+    m->vus_max = m->vus = 0;
+}

@@ -64,6 +64,12 @@ struct scenario_metrics {
 };
 
 int  scenario_metrics_init(struct scenario_metrics *m, int nreq, int sigfigs);
+/* dst = src for a snapshot of metrics still being recorded (see
+ * hist_copy_growing): dst must only ever be copied into from the same src. */
+void metrics_copy_growing(struct metrics *dst, const struct metrics *src);
+void scenario_metrics_copy_growing(struct scenario_metrics *dst, const struct scenario_metrics *src);
+/* Back to zero, keeping the allocations. */
+void scenario_metrics_reset(struct scenario_metrics *m);
 void scenario_metrics_free(struct scenario_metrics *m);
 void scenario_metrics_merge(struct scenario_metrics *dst, const struct scenario_metrics *src);
 

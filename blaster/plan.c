@@ -1047,3 +1047,11 @@ void plan_free(struct plan *p)
     }
     memset(p, 0, sizeof *p);
 }
+
+uint32_t plan_pick_branch(const struct plan_pick *pk, uint32_t r)
+{
+    uint32_t b = 0;
+    while (b + 1 < pk->n && r >= pk->cumulative[b])
+        b++;
+    return b;
+}

@@ -96,8 +96,9 @@ struct plan_scenario {
     uint32_t max_vus;             /* VUs this scenario may ever have running (all workers) */
     int      max_iov;             /* iovecs the largest request needs */
     size_t   scratch_need;
-    /* quick mode: an open model that queues instead of dropping (see engine.h) */
-    bool     poisson;
+    /* quick mode */
+    bool     poisson;                 /* arrival gaps are exponential */
+    bool     preconnect;              /* every VU connects when it becomes active (wrk's -c) */
 };
 
 struct plan {
@@ -126,6 +127,11 @@ int  plan_compile(const struct scenario_file *sf, struct plan *out, char *err, s
 int  plan_quick(struct plan *out, const struct url *u, const struct sockaddr_storage *sa, socklen_t salen,
                 const char *method, const char *const *hnames, const char *const *hvalues, int nh,
                 const void *body, size_t body_len, char *err, size_t errlen);
+
+/* The branch a draw r in [0, pk->total) falls in: branch b takes the draws
+ * from cumulative[b-1] (0 for the first) up to cumulative[b], so each is
+ * chosen with probability weight / total. */
+uint32_t plan_pick_branch(const struct plan_pick *pk, uint32_t r);
 
 /* Release everything a plan owns; *p becomes a zeroed plan. Safe on a zeroed plan. */
 void plan_free(struct plan *p);

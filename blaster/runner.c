@@ -87,7 +87,7 @@ int runner_run(const struct plan *p, const struct runner_opts *o, struct run_res
     int64_t origin = ring_now() + 20 * 1000000LL; /* time for every ring to be made */
     for (int i = 0; i < nw; i++) {
         ws[i].cfg = (struct engine_config){ .plan = p, .worker = i, .nworkers = nw, .origin_ns = origin,
-                                            .sigfigs = o->sigfigs,
+                                            .sigfigs = o->sigfigs, .snapshots = o->check != NULL,
                                             .seed = 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1) };
         ws[i].ready = &ready;
         ws[i].stop = &stop_flag;
@@ -112,6 +112,17 @@ int runner_run(const struct plan *p, const struct runner_opts *o, struct run_res
     bool tty = isatty(2);
     uint64_t last = 0;
     int64_t next_tick = origin + 1000000000LL;
+    /* Checks during the run: ask every worker for a snapshot, and once all
+     * have answered, merge them and ask o->check. */
+    struct scenario_metrics *snap = NULL;
+    int snap_want = 0;
+    bool snap_pending = false;
+    int64_t next_check = origin + (o->check_period_ns > 0 ? o->check_period_ns : 2000000000LL);
+    if (o->check) {
+        snap = calloc((size_t)p->nsc, sizeof *snap);
+        for (int s = 0; snap && s < p->nsc; s++)
+            scenario_metrics_init(&snap[s], p->sc[s].nreqs, o->sigfigs);
+    }
     for (;;) {
         bool all_done = true;
         for (int i = 0; i < nw; i++)
@@ -132,6 +143,32 @@ int runner_run(const struct plan *p, const struct runner_opts *o, struct run_res
             __atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
         }
         now = ring_now();
+        if (snap && !r->stopped && !r->aborted_by[0]) {
+            if (!snap_pending && now >= next_check) {
+                snap_want++;
+                for (int i = 0; i < nw; i++)
+                    __atomic_store_n(&ws[i].e.snap.want, snap_want, __ATOMIC_RELEASE);
+                snap_pending = true;
+                next_check += o->check_period_ns > 0 ? o->check_period_ns : 2000000000LL;
+            }
+            bool all = snap_pending;
+            for (int i = 0; all && i < nw; i++)
+                all = ws[i].init_err || __atomic_load_n(&ws[i].done, __ATOMIC_ACQUIRE) ||
+                      __atomic_load_n(&ws[i].e.snap.done, __ATOMIC_ACQUIRE) == snap_want;
+            if (all) {
+                snap_pending = false;
+                for (int s = 0; s < p->nsc; s++) {
+                    scenario_metrics_reset(&snap[s]);
+                    for (int i = 0; i < nw; i++)
+                        if (!ws[i].init_err && ws[i].e.snap.m &&
+                            __atomic_load_n(&ws[i].e.snap.done, __ATOMIC_ACQUIRE) == snap_want)
+                            scenario_metrics_merge(&snap[s], &ws[i].e.snap.m[s]);
+                }
+                if (o->check(o->check_ctx, snap, (double)(now - origin) / 1e9, r->aborted_by,
+                             sizeof r->aborted_by))
+                    __atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
+            }
+        }
         if (now >= next_tick) {
             if (tty && !r->stopped)
                 progress(ws, nw, (double)(now - origin) / 1e9, &last);
@@ -140,6 +177,9 @@ int runner_run(const struct plan *p, const struct runner_opts *o, struct run_res
     }
     if (tty)
         fprintf(stderr, "\r%110s\r", "");
+    for (int s = 0; snap && s < p->nsc; s++)
+        scenario_metrics_free(&snap[s]);
+    free(snap);
 
     r->nsc = p->nsc;
     r->nworkers = nw;

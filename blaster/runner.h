@@ -13,10 +13,19 @@
 #include "blaster/plan.h"
 #include "blaster/summary.h"
 
+/* Asked every check_period_ns with the workers' metrics merged so far
+ * (abortOnFail thresholds): return true, with `by` saying why, to stop the
+ * run as a signal would. */
+typedef bool (*runner_check_fn)(void *ctx, const struct scenario_metrics *m, double elapsed_s,
+                                char *by, size_t bylen);
+
 struct runner_opts {
     int  threads;     /* 0: one per CPU of the affinity mask */
     int  sigfigs;
     int  verbose;
+    runner_check_fn check;       /* NULL: no checks during the run */
+    void   *check_ctx;
+    int64_t check_period_ns;
 };
 
 struct run_result {
@@ -26,6 +35,7 @@ struct run_result {
     struct worker_report *workers;
     double   elapsed_s;
     bool     stopped;                 /* by a signal */
+    char     aborted_by[256];         /* why a check stopped the run, or "" */
     char     fatal[256];              /* a worker gave up, or "" */
     const char *ring_mode;
     double   lag_p99_us;              /* over every request */

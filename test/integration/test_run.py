@@ -180,3 +180,61 @@ def test_k6_html_reporter_reads_the_export(blaster_bin, tmp_path):
         assert k in html, f"{k} missing from the HTML report"
         for expr in summary["metrics"][k]["thresholds"]:
             assert htmlmod.escape(expr, quote=False) in html, f"{k}: {expr} missing from the HTML report"
+
+
+def test_abort_on_fail_stops_the_run_early(blaster_bin, tmp_path):
+    # Every response takes 50 ms: p(95)<10 fails from the first samples;
+    # after delay_abort_eval the run stops instead of going on for 60 s.
+    with blaster_serve("--app", "demo", "--delay", "50ms") as (url, _):
+        f = write(tmp_path, "abort.yaml", f"""
+target: {base(url)}
+thresholds:
+  http_req_duration:
+    - threshold: "p(95)<10"
+      abort_on_fail: true
+      delay_abort_eval: 1s
+scenarios:
+  s:
+    executor: constant-vus
+    vus: 4
+    duration: 60s
+    flow:
+      - get: /health
+""")
+        proc, summary = run([f], timeout=60)
+    assert proc.returncode == 99, proc.stdout + proc.stderr
+    assert summary["blaster"]["aborted_by"] == "http_req_duration: p(95)<10", summary["blaster"]
+    assert summary["state"]["testRunDurationMs"] < 15000
+    assert "aborted" in proc.stderr
+
+
+def test_graceful_ramp_down_interrupts_after_its_window(blaster_bin, tmp_path):
+    # 4 VUs each think 20 s per iteration; the target drops to 0 after 1 s.
+    # With graceful_ramp_down 1s they are interrupted about 1 s later, not
+    # after their 20 s iterations.
+    with blaster_serve("--app", "demo") as (url, _):
+        f = write(tmp_path, "ramp.yaml", f"""
+target: {base(url)}
+scenarios:
+  s:
+    executor: ramping-vus
+    start_vus: 4
+    stages:
+      - duration: 1s
+        target: 4
+      - duration: 0s
+        target: 0
+      - duration: 5s
+        target: 0
+    graceful_ramp_down: 1s
+    graceful_stop: 30s
+    flow:
+      - get: /health
+      - think: 20s
+""")
+        proc, summary = run([f], timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    sc = summary["blaster"]["scenarios"]["s"]
+    assert sc["interrupted_iterations"] == 4, sc
+    assert sc["iterations"] == 0, sc
+    assert summary["state"]["testRunDurationMs"] < 10000
