@@ -25,6 +25,9 @@
 #define BACKOFF_MAX_MS  1000
 #define HLS_LIST_BYTES  4096  /* a VU's resolved segment URIs */
 #define HLS_MAX_VARIANTS 32
+#define BULK_MIN        (64 * 1024) /* a request this large is a bulk send */
+#define BULK_MAX        1           /* bulk sends in flight per worker */
+#define BULK_CHUNK      (256 * 1024) /* a bulk body goes out in pieces of this size */
 
 enum vu_state {
     VU_OFF,       /* not active */
@@ -68,6 +71,13 @@ struct vu {
     uint16_t  hls_seg, hls_nseg;
     uint16_t  caplen[PLAN_MAX_CAPTURES];
     uint32_t  kept;           /* bytes kept of the current response */
+    int       send_n;         /* iovecs of the rendered request */
+    size_t    send_total;     /* its bytes */
+    bool      bulk_wait;      /* rendered, waiting for a bulk slot */
+    bool      in_bulkq;       /* has an entry in the bulk FIFO (maybe stale: bulk_wait says) */
+    bool      bulk_sending;   /* a bulk send is in flight (its completion frees the slot) */
+    size_t    send_off;       /* bulk: bytes sent so far */
+    struct iovec *wiov;       /* bulk: the window of iov being sent (max_iov entries) */
     struct http_resp resp;
     struct ring_timer timer;
     struct msghdr msg;
@@ -114,6 +124,7 @@ static inline struct metrics *req_metrics(struct engine *e, const struct vu *v, 
 }
 
 static void vu_step(struct engine *e, struct vu *v, int64_t now);
+static void bulk_push(struct engine *e, struct vu *v);
 static void iteration_end(struct engine *e, struct vu *v, int64_t now, bool completed);
 
 /* --- deadlines: a min-heap of VUs with a request or connect in flight ------ */
@@ -218,6 +229,7 @@ static void backoff_grow(struct vu *v)
  * a request with status 0, and the iteration goes on with the next step. */
 static void req_fail(struct engine *e, struct vu *v, enum err_class cls, int err, int64_t now)
 {
+    v->bulk_wait = false;
     if (v->req >= 0) {
         struct metrics *m = req_metrics(e, v, v->req);
         metrics_error(m, cls, err);
@@ -284,6 +296,65 @@ static void fill_values(struct engine *e, struct vu *v, struct template_values *
     tv->rng = &v->rng;
 }
 
+/* The next piece of a bulk request, from send_off, at most BULK_CHUNK bytes,
+ * taking the worker's bulk slot. Pieces of one request follow each other
+ * (the next is queued only when the previous completed), so they stay in
+ * order on the socket. */
+static void bulk_send_piece(struct engine *e, struct vu *v)
+{
+    size_t skip = v->send_off, left = BULK_CHUNK;
+    int n = 0;
+    for (int i = 0; i < v->send_n && left; i++) {
+        size_t len = v->iov[i].iov_len;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        size_t take = len - skip < left ? len - skip : left;
+        v->wiov[n++] = (struct iovec){ (char *)v->iov[i].iov_base + skip, take };
+        left -= take;
+        skip = 0;
+    }
+    v->bulk_sending = true;
+    e->bulk_inflight++;
+    v->msg = (struct msghdr){ .msg_iov = v->wiov, .msg_iovlen = (size_t)n };
+    ring_sendmsg(&e->ring, vu_idx(e, v), v->gen, &v->msg, false);
+}
+
+/* Put the rendered request on the wire: from here its service time runs. */
+static void req_submit(struct engine *e, struct vu *v, int64_t now)
+{
+    const struct plan_request *rq = &sc_of(e, v)->p->reqs[v->req];
+    http_resp_init(&v->resp, rq->t.is_head);
+    v->t_sent = now;
+    v->got_first = false;
+    v->kept = 0;
+    if (!v->from_queue) {
+        /* The client's own lateness: how long after the later of "due" and
+         * "the connection was free" the request actually left (a wait for a
+         * bulk slot included: that is the client's doing too). */
+        int64_t ready = v->intended > v->ready ? v->intended : v->ready;
+        hist_record(&req_metrics(e, v, v->req)->lag, ns_to_us(now - ready));
+    }
+    v->from_queue = false;
+    bool bulk = v->send_total >= BULK_MIN;
+    if (bulk) {
+        v->send_off = 0;
+        bulk_send_piece(e, v);
+    } else if (v->send_n == 1) {
+        ring_send(&e->ring, vu_idx(e, v), v->gen, v->iov[0].iov_base, v->iov[0].iov_len, true);
+    } else {
+        /* Read by the kernel when submitted (6.x copies the msghdr at prep);
+         * the iovecs point into the shared compiled template, the VU's
+         * scratch and captures, which do not change until the response. */
+        v->msg = (struct msghdr){ .msg_iov = v->iov, .msg_iovlen = (size_t)v->send_n };
+        ring_sendmsg(&e->ring, vu_idx(e, v), v->gen, &v->msg, true);
+    }
+    req_metrics(e, v, v->req)->bytes_sent += v->send_total;
+    v->state = VU_BUSY;
+    deadline_set(e, v, now + rq->timeout_ns);
+}
+
 static void req_send(struct engine *e, struct vu *v, int64_t now)
 {
     struct sc_rt *sc = sc_of(e, v);
@@ -296,29 +367,50 @@ static void req_send(struct engine *e, struct vu *v, int64_t now)
         req_fail(e, v, ERR_OTHER, EINVAL, now);
         return;
     }
-    http_resp_init(&v->resp, rq->t.is_head);
-    v->t_sent = now;
-    v->got_first = false;
-    v->kept = 0;
-    if (!v->from_queue) {
-        /* The client's own lateness: how long after the later of "due" and
-         * "the connection was free" the request actually left. */
-        int64_t ready = v->intended > v->ready ? v->intended : v->ready;
-        hist_record(&req_metrics(e, v, v->req)->lag, ns_to_us(now - ready));
+    v->send_n = n;
+    v->send_total = total;
+    if (total >= BULK_MIN && e->bulk_inflight >= BULK_MAX) {
+        /* A large body is hundreds of microseconds of the worker's CPU
+         * (copying, and the loopback TCP path), run inside io_uring_enter:
+         * many at once would make every timer of the worker late. Paced
+         * requests go first; large sends take turns for the spare cycles. */
+        v->send_off = 0; /* a new request: the pump submits it whole */
+        bulk_push(e, v);
+        v->state = VU_BUSY;
+        deadline_set(e, v, now + rq->timeout_ns);
+        return;
     }
-    v->from_queue = false;
-    if (n == 1) {
-        ring_send(&e->ring, vu_idx(e, v), v->gen, v->iov[0].iov_base, v->iov[0].iov_len, true);
-    } else {
-        /* Read by the kernel when submitted (6.x copies the msghdr at prep);
-         * the iovecs point into the shared compiled template, the VU's
-         * scratch and captures, which do not change until the response. */
-        v->msg = (struct msghdr){ .msg_iov = v->iov, .msg_iovlen = (size_t)n };
-        ring_sendmsg(&e->ring, vu_idx(e, v), v->gen, &v->msg, true);
+    req_submit(e, v, now);
+}
+
+/* Wait for the bulk slot. A VU has at most one entry in the FIFO: one left
+ * behind when it gave up waiting serves again, so the FIFO never holds more
+ * than one entry per VU. */
+static void bulk_push(struct engine *e, struct vu *v)
+{
+    v->bulk_wait = true;
+    if (v->in_bulkq)
+        return;
+    v->in_bulkq = true;
+    e->bulkq[(e->bulkq_head + e->bulkq_len++) % e->nvus] = vu_idx(e, v);
+}
+
+/* Give free bulk slots to the VUs waiting for one, in order. */
+static void bulk_pump(struct engine *e, int64_t now)
+{
+    while (e->bulk_inflight < BULK_MAX && e->bulkq_len) {
+        struct vu *v = vu_of(e, e->bulkq[e->bulkq_head]);
+        e->bulkq_head = (e->bulkq_head + 1) % e->nvus;
+        e->bulkq_len--;
+        v->in_bulkq = false;
+        if (!v->bulk_wait)
+            continue; /* gave up meanwhile (timeout, close, end) */
+        v->bulk_wait = false;
+        if (v->send_off)
+            bulk_send_piece(e, v); /* the rest of a body already on its way */
+        else
+            req_submit(e, v, now);
     }
-    req_metrics(e, v, v->req)->bytes_sent += total;
-    v->state = VU_BUSY;
-    deadline_set(e, v, now + rq->timeout_ns);
 }
 
 static void req_start(struct engine *e, struct vu *v, int req, int64_t now)
@@ -420,8 +512,12 @@ static void req_complete(struct engine *e, struct vu *v, int64_t now)
     v->intended = now;
     v->ready = now;
     v->backoff_ms = 0;
-    if (!v->resp.keep_alive)
+    /* Answered before its body was all sent (an early 4xx, say): the stream
+     * cannot carry another request behind a send still in flight. */
+    if (!v->resp.keep_alive || v->bulk_sending || v->bulk_wait) {
+        v->bulk_wait = false;
         conn_close(e, v);
+    }
     const struct op *op = &sc->p->ops[v->pc];
     v->req = -1;
     v->state = VU_READY;
@@ -609,6 +705,7 @@ static void vu_deactivate(struct engine *e, struct sc_rt *sc, struct vu *v)
     if (v->state == VU_OFF)
         return;
     deadline_clear(e, v);
+    v->bulk_wait = false;
     v->state = VU_OFF;
     v->stop_after = false;
     v->tgen++;
@@ -706,7 +803,10 @@ static void iteration_end(struct engine *e, struct vu *v, int64_t now, bool comp
         iteration_start(e, v, next, false, now);
         return;
     }
-    iteration_start(e, v, now, false, now);
+    /* Back to back: the next iteration was due when this one's last step
+     * ended as intended (a think's end, not when its timer fired), so a late
+     * timer counts in client_lag. */
+    iteration_start(e, v, v->intended < now ? v->intended : now, false, now);
 }
 
 static void sc_arrival(struct engine *e, struct sc_rt *sc, int64_t t, int64_t now)
@@ -992,6 +1092,26 @@ static void on_event(void *ctx, const struct ring_event *ev)
         }
         return;
     }
+    if (ev->op == RING_OP_SEND && v->bulk_sending) {
+        /* Whatever its connection's fate, a bulk piece's completion frees
+         * the slot (it comes before the close's, which cancels it). */
+        v->bulk_sending = false;
+        e->bulk_inflight--;
+        bool mine = ev->gen == (v->gen & RING_GEN_MASK) && v->cstate == C_OPEN && v->state == VU_BUSY &&
+                    v->req >= 0;
+        if (mine && ev->res <= 0) {
+            req_fail(e, v, ev->res < 0 ? classify(-ev->res) : ERR_OTHER, ev->res < 0 ? -ev->res : EIO, now);
+            vu_step(e, v, now);
+        } else if (mine) {
+            v->send_off += (size_t)ev->res;
+            if (v->send_off < v->send_total) {
+                /* Back in line: paced work and other bodies get their turn. */
+                bulk_push(e, v);
+            }
+        }
+        bulk_pump(e, now);
+        return;
+    }
     if (ev->gen != (v->gen & RING_GEN_MASK))
         return; /* a completion for an earlier connection on this slot */
     switch (ev->op) {
@@ -1077,7 +1197,7 @@ static uint32_t share(uint32_t n, int w, int nw)
 
 static size_t vu_bytes(const struct plan_scenario *p)
 {
-    size_t b = (size_t)(p->max_iov + 2) * sizeof(struct iovec) + p->scratch_need + 64 +
+    size_t b = (size_t)(p->max_iov + 2) * 2 * sizeof(struct iovec) + p->scratch_need + 64 +
                (size_t)p->ncaptures * PLAN_CAPTURE_LEN;
     if (p->keeps_bodies)
         b += PLAN_BODY_KEEP;
@@ -1162,8 +1282,9 @@ int engine_init(struct engine *e, const struct engine_config *cfg)
     }
     e->vus = calloc(e->nvus ? e->nvus : 1, sizeof *e->vus);
     e->heap = calloc(e->nvus ? e->nvus : 1, sizeof *e->heap);
+    e->bulkq = calloc(e->nvus ? e->nvus : 1, sizeof *e->bulkq);
     e->slab = calloc(slab ? slab : 1, 1);
-    if (!e->vus || !e->heap || !e->slab)
+    if (!e->vus || !e->heap || !e->slab || !e->bulkq)
         goto oom;
     uint8_t *at = e->slab;
     for (int s = 0; s < pl->nsc; s++) {
@@ -1186,7 +1307,8 @@ int engine_init(struct engine *e, const struct engine_config *cfg)
             v->rng = cfg->seed ^ (0xD1B54A32D192ED03ULL * ((uint64_t)s << 32 | v->gid));
             v->max_iov = p->max_iov + 2;
             v->iov = (struct iovec *)at;
-            v->scratch = (char *)(v->iov + v->max_iov);
+            v->wiov = v->iov + v->max_iov;
+            v->scratch = (char *)(v->wiov + v->max_iov);
             v->scratch_len = p->scratch_need + 64;
             v->cap = v->scratch + v->scratch_len;
             char *next = v->cap + (size_t)p->ncaptures * PLAN_CAPTURE_LEN;
@@ -1271,11 +1393,13 @@ void engine_free(struct engine *e)
     free(e->m);
     free(e->vus);
     free(e->heap);
+    free(e->bulkq);
     free(e->slab);
     e->sc = NULL;
     e->m = NULL;
     e->vus = NULL;
     e->heap = NULL;
+    e->bulkq = NULL;
     e->slab = NULL;
     e->nsc = 0;
 }

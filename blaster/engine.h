@@ -70,6 +70,9 @@ struct engine {
     int32_t             *heap;      /* VUs with a deadline (request or connect in flight), a min-heap */
     uint32_t             nheap;
     uint8_t             *slab;      /* per-VU buffers: iovecs, scratch, captures, kept bodies */
+    uint32_t            *bulkq;     /* VUs waiting for a bulk slot, FIFO */
+    uint32_t             bulkq_head, bulkq_len;
+    uint32_t             bulk_inflight;
     bool                 ever_connected;
     uint32_t             connect_failures;
     uint32_t             open_conns;

@@ -197,6 +197,22 @@ int hist_copy_growing(struct hist *dst, const struct hist *src)
 
 /* ---- queries ---- */
 
+uint64_t hist_count_le(const struct hist *h, int64_t v)
+{
+    if (!h->total_count || v < 0)
+        return 0;
+    if (v >= h->max)
+        return h->total_count;
+    int32_t last = hist_index(h, v);
+    /* The bucket of v counts only when it ends at or below v. */
+    if (hist_highest_equivalent(h, v) > v)
+        last--;
+    uint64_t n = 0;
+    for (int32_t i = 0; i <= last; i++)
+        n += h->counts[i];
+    return n;
+}
+
 uint64_t hist_count(const struct hist *h)
 {
     return h->total_count;

@@ -146,6 +146,10 @@ int64_t hist_max(const struct hist *h);
 double hist_mean(const struct hist *h);
 double hist_stdev(const struct hist *h);
 
+/* Samples recorded at or below v, to the histogram's precision: every
+ * sample of a bucket whose highest equivalent value is <= v. */
+uint64_t hist_count_le(const struct hist *h, int64_t v);
+
 /* Number of samples recorded (including clamped ones). */
 uint64_t hist_count(const struct hist *h);
 

@@ -1540,6 +1540,20 @@ static json_t *scenario_json(const struct report_input *in, int s, const struct 
         json_object_set_new(o, "iteration_duration", trend_values(&h, st));
         hist_free(&h);
     }
+    if (hist_of(in, &flt, M_SERVICE, &h) == 0) {
+        json_object_set_new(o, "service", trend_values(&h, st));
+        hist_free(&h);
+    }
+    /* Was this scenario's load sent as intended? client_lag, and the share
+     * of its requests that left within 1 ms of their intended time. */
+    if (hist_of(in, &flt, M_LAG, &h) == 0) {
+        json_object_set_new(o, "client_lag", trend_values(&h, st));
+        uint64_t n = hist_count(&h);
+        json_object_set_new(o, "sent_on_time", json_real(n ? (double)hist_count_le(&h, 1000) / (double)n : 1.0));
+        hist_free(&h);
+    }
+    json_object_set_new(o, "data_sent", json_integer((json_int_t)rs->bytes_sent));
+    json_object_set_new(o, "data_received", json_integer((json_int_t)rs->bytes_recv));
     json_t *steps = json_object();
     int n;
     const char **names = step_names(in, s, &n);

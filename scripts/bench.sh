@@ -46,7 +46,9 @@ BENCH_IDLE_DURATION=${BENCH_IDLE_DURATION:-15s}
 BENCH_IDLE_SAMPLE=${BENCH_IDLE_SAMPLE:-8}
 BENCH_CLIENT_CPU=${BENCH_CLIENT_CPU:-0}
 BENCH_SERVER_CPU=${BENCH_SERVER_CPU:-1}
-BENCH_SECTIONS=${BENCH_SECTIONS:-throughput rate idle}
+BENCH_SECTIONS=${BENCH_SECTIONS:-throughput rate idle scenarios}
+BENCH_MIX_DURATION=${BENCH_MIX_DURATION:-60s}
+BENCH_UPLOAD_DURATION=${BENCH_UPLOAD_DURATION:-20s}
 BENCH_OUT=${BENCH_OUT:-$ROOT/build/bench-results.md}
 BENCH_KEEP=${BENCH_KEEP:-0}
 BENCH_STRICT=${BENCH_STRICT:-0}
@@ -304,6 +306,12 @@ EOF
 
 mkdir -p "$(dirname "$BENCH_OUT")"
 "$PY" "$HELPER" report --runs "$RUNS" --meta "$WORK/meta.json" >"$BENCH_OUT"
+if [[ $sections == *" scenarios "* ]]; then
+    # Scenario files (examples/mixed.yaml at full size, uploads alone): their
+    # own script, appended to the same table file.
+    "$PY" "$(dirname "$0")/bench-scenarios.py" "$BLASTER" "$BENCH_CLIENT_CPU" "$BENCH_SERVER_CPU" \
+        "$BENCH_MIX_DURATION" "$BENCH_UPLOAD_DURATION" >>"$BENCH_OUT" || FAILED=1
+fi
 cat "$BENCH_OUT"
 echo "bench.sh: written to $BENCH_OUT" >&2
 

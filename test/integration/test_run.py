@@ -238,3 +238,43 @@ scenarios:
     assert sc["interrupted_iterations"] == 4, sc
     assert sc["iterations"] == 0, sc
     assert summary["state"]["testRunDurationMs"] < 10000
+
+
+def test_late_think_timers_count_in_client_lag(blaster_bin, tmp_path):
+    """VUs that think between requests: when a higher-priority busy process
+    holds the client's CPU, their sends leave late, and client_lag and the
+    verdict must say so (a flow that ends with a think included)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        pytest.skip("needs two CPUs")
+    import signal as sig
+    with blaster_serve("--app", "demo", "--threads", "1", cpus={cpus[1]}) as (url, _):
+        f = write(tmp_path, "think.yaml", f"""
+target: {base(url)}
+scenarios:
+  s:
+    executor: constant-vus
+    vus: 20
+    duration: 3s
+    flow:
+      - get: /health
+      - think: 5ms
+""")
+        hog = subprocess.Popen(["timeout", "30", "nice", "-n", "-10", "sh", "-c", "while :; do :; done"],
+                               preexec_fn=lambda: os.sched_setaffinity(0, {cpus[0]}), start_new_session=True)
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                path = os.path.join(d, "s.json")
+                proc = subprocess.run([BLASTER, "run", "-t", "1", f, "--summary-export", path],
+                                      capture_output=True, text=True, timeout=60,
+                                      preexec_fn=lambda: os.sched_setaffinity(0, {cpus[0]}))
+                with open(path) as fh:
+                    summary = json.load(fh)
+        finally:
+            os.killpg(hog.pid, sig.SIGKILL)
+            hog.wait(5)
+    assert proc.returncode == 0, proc.stderr
+    lag = summary["metrics"]["client_lag"]["values"]
+    assert lag["p(99)"] > 1.0, lag
+    assert summary["blaster"]["scenarios"]["s"]["sent_on_time"] < 0.99
+    assert summary["blaster"]["verdict"]["status"] == "CLIENT-LIMITED"

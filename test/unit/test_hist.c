@@ -727,6 +727,54 @@ static void test_decode_garbage(void **state)
     hist_free(&h);
 }
 
+/* Snapshots while recording: copying a growing histogram again and again by
+ * its occupied range leaves the copy equal to the source, bucket for bucket,
+ * whichever way the range grows. */
+static void test_copy_growing(void **state)
+{
+    (void)state;
+    struct hist src, dst, other;
+    assert_int_equal(hist_init(&src, 1, 3600000000LL, 3), 0);
+    assert_int_equal(hist_init(&dst, 1, 3600000000LL, 3), 0);
+    assert_int_equal(hist_init(&other, 1, 1000000, 3), 0);
+    assert_int_equal(hist_copy_growing(&dst, &src), 0); /* empty */
+    assert_int_equal(hist_count(&dst), 0);
+    uint64_t x = 99;
+    for (int round = 0; round < 50; round++) {
+        for (int i = 0; i < 1000; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            /* Middle values first, then ever wider on both sides. */
+            int64_t spread = 1000 + (int64_t)round * 50000;
+            int64_t v = 500000 + (int64_t)(x >> 33) % (2 * spread) - spread;
+            hist_record(&src, v < 0 ? 0 : v);
+        }
+        assert_int_equal(hist_copy_growing(&dst, &src), 0);
+        assert_memory_equal(dst.counts, src.counts, (size_t)src.counts_len * sizeof *src.counts);
+        assert_int_equal(hist_count(&dst), hist_count(&src));
+        assert_int_equal(hist_min(&dst), hist_min(&src));
+        assert_int_equal(hist_max(&dst), hist_max(&src));
+        assert_int_equal(hist_percentile(&dst, 99), hist_percentile(&src, 99));
+    }
+    assert_int_equal(hist_copy_growing(&other, &src), -EINVAL);
+    /* count_le against a brute-force count over exactly representable values. */
+    struct hist c;
+    assert_int_equal(hist_init(&c, 1, 3600000000LL, 3), 0);
+    for (int64_t v = 1; v <= 3000; v++)
+        hist_record(&c, v);
+    assert_int_equal(hist_count_le(&c, 0), 0);
+    assert_int_equal(hist_count_le(&c, 1000), 1000);   /* below 2048: exact buckets */
+    assert_int_equal(hist_count_le(&c, 2047), 2047);
+    assert_int_equal(hist_count_le(&c, 3000), 3000);
+    assert_int_equal(hist_count_le(&c, 1 << 30), 3000);
+    /* Above 2048 buckets are 2 wide: 2049 holds 2048..2049. */
+    assert_int_equal(hist_count_le(&c, 2049), 2049);
+    assert_int_equal(hist_count_le(&c, 2050), 2049);
+    hist_free(&c);
+    hist_free(&src);
+    hist_free(&dst);
+    hist_free(&other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -736,6 +784,7 @@ int main(void)
         cmocka_unit_test(test_percentile_rank_rounding),
         cmocka_unit_test(test_mean_stdev),
         cmocka_unit_test(test_merge_exact),
+        cmocka_unit_test(test_copy_growing),
         cmocka_unit_test(test_merge_mismatch),
         cmocka_unit_test(test_corrected),
         cmocka_unit_test(test_corrected_vs_naive),
