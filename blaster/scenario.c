@@ -23,6 +23,7 @@
  * Errors are the first one found, as "FILE:LINE:COL: what was wrong
  * (what was expected)"; line and column are 1-based. */
 #include "blaster/scenario.h"
+#include "blaster/threshold.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -1752,14 +1753,6 @@ static int parse_scenario(struct ld *ld, const yaml_node_t *kn, const yaml_node_
 
 /* ------------------------------------------------------------- thresholds */
 
-static const char *const known_metrics[] = {
-    "http_reqs", "http_req_duration", "http_req_failed", "http_req_connecting", "http_req_tls_handshaking",
-    "http_req_waiting", "http_req_service", "http_req_sending", "http_req_receiving", "http_req_blocked",
-    "iterations", "iteration_duration", "dropped_iterations", "data_sent", "data_received", "vus",
-    "vus_max", "checks", "client_lag",
-};
-#define NMETRICS ((int)(sizeof(known_metrics) / sizeof(known_metrics[0])))
-
 static void trim(const char **s, size_t *n)
 {
     while (*n && (**s == ' ' || **s == '\t'))
@@ -1781,15 +1774,15 @@ static int check_metric(struct ld *ld, const yaml_node_t *kn, const char *s)
                             "optionally with a tag filter like {scenario:browse}", show(b1, sizeof(b1), s));
     memcpy(name, ns, nl);
     name[nl] = '\0';
-    bool known = false;
-    for (int i = 0; i < NMETRICS; i++)
-        known |= !strcmp(name, known_metrics[i]);
-    if (!known) {
-        const char *near = closest(name, known_metrics, NMETRICS);
+    enum metric_type type;
+    if (metric_type_of(name, &type) != 0) {
+        /* threshold.c owns the list of metrics (and their types). */
+        const char *near = metric_suggest(name);
         char list[512];
         size_t w = 0;
-        for (int i = 0; i < NMETRICS; i++) {
-            int r = snprintf(list + w, sizeof(list) - w, "%s%s", i ? ", " : "", known_metrics[i]);
+        const char *m;
+        for (int i = 0; (m = metric_name_at(i)) && w < sizeof list; i++) {
+            int r = snprintf(list + w, sizeof(list) - w, "%s%s", i ? ", " : "", m);
             w += r > 0 ? (size_t)r : 0;
         }
         if (near)

@@ -88,6 +88,11 @@ static int edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
+const char *metric_name_at(int i)
+{
+    return i >= 0 && (size_t)i < NKNOWN ? known_metrics[i].name : NULL;
+}
+
 const char *metric_suggest(const char *name)
 {
     if (!name || !*name)

@@ -32,6 +32,10 @@ const char *metric_type_name(enum metric_type t);
  * a known metric (type untouched). Names are case-sensitive, like k6's. */
 int metric_type_of(const char *name, enum metric_type *type);
 
+/* The i-th known metric name (0-based, k6's first), or NULL past the last:
+ * for listing them in messages. */
+const char *metric_name_at(int i);
+
 /* The known metric name closest to name (a typo: "http_req_durations",
  * "http_req_fail"), or NULL when none is close enough to be a likely intent.
  * For "unknown metric 'x' (did you mean 'y'?)" messages. */

@@ -10,60 +10,9 @@ import time
 
 import pytest
 
-from conftest import BLASTER, blaster_serve, free_port, stop
+from conftest import BLASTER, Conn, blaster_serve, free_port, stop
 
 HELLO = b"hello, world\n"
-
-
-class Conn:
-    """A client connection that reads whole HTTP/1.1 responses."""
-
-    def __init__(self, url, timeout=5.0):
-        port = int(url.rstrip("/").rsplit(":", 1)[1])
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.buf = b""
-
-    def close(self):
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def _fill(self):
-        chunk = self.sock.recv(1 << 20)
-        if not chunk:
-            raise EOFError(f"server closed; unparsed bytes: {self.buf[:200]!r}")
-        self.buf += chunk
-
-    def response(self, head=False):
-        """(status, headers with lowercase names, body) of the next response."""
-        while b"\r\n\r\n" not in self.buf:
-            self._fill()
-        raw, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        lines = raw.decode("latin-1").split("\r\n")
-        assert lines[0].startswith("HTTP/1.1 "), lines[0]
-        status = int(lines[0].split()[1])
-        headers = {}
-        for line in lines[1:]:
-            name, value = line.split(":", 1)
-            headers[name.strip().lower()] = value.strip()
-        n = 0 if head or status < 200 else int(headers["content-length"])
-        while len(self.buf) < n:
-            self._fill()
-        body, self.buf = self.buf[:n], self.buf[n:]
-        return status, headers, body
-
-    def at_eof(self):
-        """True when the server has closed its side and nothing else is left."""
-        if self.buf:
-            return False
-        return self.sock.recv(1) == b""
 
 
 def get(path="/", version="1.1", extra=""):

@@ -35,59 +35,15 @@ def blaster_serve(*args, **kw):
     assert proc.returncode == 0, err
 
 
-class Conn:
-    """A client connection that reads whole HTTP/1.1 responses."""
+class Conn(conftest.Conn):
+    """conftest's connection, plus one request-response round trip."""
 
     def __init__(self, url, timeout=10.0):
-        port = int(url.rstrip("/").rsplit(":", 1)[1])
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
-
-    def close(self):
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def _fill(self):
-        chunk = self.sock.recv(1 << 20)
-        if not chunk:
-            raise EOFError(f"server closed; unparsed bytes: {self.buf[:200]!r}")
-        self.buf += chunk
-
-    def response(self, head=False):
-        """(status, headers with lowercase names, body) of the next response."""
-        while b"\r\n\r\n" not in self.buf:
-            self._fill()
-        raw, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        lines = raw.decode("latin-1").split("\r\n")
-        assert lines[0].startswith("HTTP/1.1 "), lines[0]
-        status = int(lines[0].split()[1])
-        headers = {}
-        for line in lines[1:]:
-            name, value = line.split(":", 1)
-            headers[name.strip().lower()] = value.strip()
-        n = 0 if head or status < 200 else int(headers["content-length"])
-        while len(self.buf) < n:
-            self._fill()
-        body, self.buf = self.buf[:n], self.buf[n:]
-        return status, headers, body
+        super().__init__(url, timeout)
 
     def request(self, method, path, body=b"", headers=None):
         self.send(req(method, path, body, headers))
         return self.response(head=method == "HEAD")
-
-    def at_eof(self):
-        if self.buf:
-            return False
-        return self.sock.recv(1) == b""
 
 
 def req(method, path, body=b"", headers=None):
