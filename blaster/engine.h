@@ -57,6 +57,12 @@ struct engine_live {
 struct vu;
 struct sc_rt;
 
+/* VUs whose request (or connect) has the same timeout, oldest deadline first. */
+struct tqueue {
+    int64_t timeout;
+    int32_t head, tail;
+};
+
 struct engine {
     struct engine_config cfg;
     struct ring          ring;
@@ -67,8 +73,8 @@ struct engine {
     struct scenario_metrics *m;     /* one per scenario */
     struct engine_live   live;
     struct engine_snap   snap;
-    int32_t             *heap;      /* VUs with a deadline (request or connect in flight), a min-heap */
-    uint32_t             nheap;
+    struct tqueue       *tq;        /* deadline FIFOs, one per distinct request timeout */
+    int                  ntq;
     uint8_t             *slab;      /* per-VU buffers: iovecs, scratch, captures, kept bodies */
     uint32_t            *bulkq;     /* VUs waiting for a bulk slot, FIFO */
     uint32_t             bulkq_head, bulkq_len;
