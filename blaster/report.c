@@ -1304,6 +1304,33 @@ static void print_scenario(FILE *f, const struct report_input *in, int s, const 
                    "          stall delays the next request instead of showing in latency. Set pace to see stalls.\n\n");
 }
 
+/* Which side bounds scenario s: its requests left late (client_lag p99 over
+ * the verdict's limit, with enough samples to trust a p99): the client;
+ * otherwise they left on time and what limits the scenario is the server (or
+ * its own flow: think times, pace). Writes the evidence into why. */
+static bool scenario_client_bound(const struct report_input *in, int s, char *why, size_t n)
+{
+    struct filter flt = all;
+    flt.sc = s;
+    struct hist lag;
+    if (hist_of(in, &flt, M_LAG, &lag) != 0) {
+        snprintf(why, n, "no requests");
+        return false;
+    }
+    uint64_t cnt = hist_count(&lag);
+    double p99 = cnt ? (double)hist_percentile(&lag, 99) / 1000.0 : 0;
+    double on_time = cnt ? (double)hist_count_le(&lag, VERDICT_LAG_P99_US) / (double)cnt : 1;
+    hist_free(&lag);
+    double busy = 0;
+    for (int w = 0; w < in->nworkers; w++)
+        if (in->workers && in->workers[w].busy > busy)
+            busy = in->workers[w].busy;
+    bool client = cnt >= VERDICT_LAG_MIN_SAMPLES && p99 * 1000 > VERDICT_LAG_P99_US;
+    snprintf(why, n, "client_lag p99 %.2fms, %.1f%% sent within %.0fms of their intended time, busiest worker %.0f%%",
+             p99, on_time * 100, VERDICT_LAG_P99_US / 1000.0, busy * 100);
+    return client;
+}
+
 void report_print(FILE *f, const struct report_input *in, const struct report_thresholds *t)
 {
     struct stats st;
@@ -1330,6 +1357,13 @@ void report_print(FILE *f, const struct report_input *in, const struct report_th
     fprintf(f, "  client verdict: %s\n", in->verdict.client_limited ? "CLIENT-LIMITED" : "OK");
     for (int i = 0; i < in->verdict.nreasons; i++)
         fprintf(f, "     - %s\n", in->verdict.reasons[i]);
+    for (int s = 0; s < p->nsc; s++) {
+        char why[256];
+        bool client = scenario_client_bound(in, s, why, sizeof why);
+        fprintf(f, "     %s: bounded by the %s (%s)\n", p->sc[s].name ? p->sc[s].name : "?",
+                client ? "client, its requests left late" : "server or its own flow, its requests left on time",
+                why);
+    }
     struct hist lag;
     if (hist_of(in, &all, M_LAG, &lag) == 0) {
         report_trend_line(f, 5, NAME_WIDTH, "client_lag", &lag, st.v, st.n);
@@ -1540,20 +1574,28 @@ static json_t *scenario_json(const struct report_input *in, int s, const struct 
         json_object_set_new(o, "iteration_duration", trend_values(&h, st));
         hist_free(&h);
     }
-    if (hist_of(in, &flt, M_SERVICE, &h) == 0) {
-        json_object_set_new(o, "service", trend_values(&h, st));
-        hist_free(&h);
+    {
+        struct hist lh;
+        if (hist_of(in, &flt, M_SERVICE, &lh) == 0) {
+            json_object_set_new(o, "service", trend_values(&lh, st));
+            hist_free(&lh);
+        }
+        /* Was this scenario's load sent as intended? client_lag, and the
+         * share of its requests that left within 1 ms of their intended time. */
+        if (hist_of(in, &flt, M_LAG, &lh) == 0) {
+            json_object_set_new(o, "client_lag", trend_values(&lh, st));
+            uint64_t cnt = hist_count(&lh);
+            json_object_set_new(o, "sent_on_time",
+                                json_real(cnt ? (double)hist_count_le(&lh, VERDICT_LAG_P99_US) / (double)cnt : 1.0));
+            hist_free(&lh);
+        }
+        json_object_set_new(o, "data_sent", json_integer((json_int_t)rs->bytes_sent));
+        json_object_set_new(o, "data_received", json_integer((json_int_t)rs->bytes_recv));
+        char why[256];
+        bool client = scenario_client_bound(in, s, why, sizeof why);
+        json_object_set_new(o, "bound_by", json_pack("{s:s, s:s}", "side", client ? "client" : "server",
+                                                     "evidence", why));
     }
-    /* Was this scenario's load sent as intended? client_lag, and the share
-     * of its requests that left within 1 ms of their intended time. */
-    if (hist_of(in, &flt, M_LAG, &h) == 0) {
-        json_object_set_new(o, "client_lag", trend_values(&h, st));
-        uint64_t n = hist_count(&h);
-        json_object_set_new(o, "sent_on_time", json_real(n ? (double)hist_count_le(&h, 1000) / (double)n : 1.0));
-        hist_free(&h);
-    }
-    json_object_set_new(o, "data_sent", json_integer((json_int_t)rs->bytes_sent));
-    json_object_set_new(o, "data_received", json_integer((json_int_t)rs->bytes_recv));
     json_t *steps = json_object();
     int n;
     const char **names = step_names(in, s, &n);

@@ -117,13 +117,14 @@ def main():
         print(f"- peak RSS {r['maxrss_kib']/1024:.1f} MiB; client CPU {r['cpu']:.1f} s over {r['wall']:.1f} s "
               f"({r['cpu']/max(reqs,1)*1e6:.1f} µs/request); {reqs:.0f} requests; {workers}")
         print(f"- client verdict: {verdict}\n")
-        print("| scenario | VUs | requests | p95 ms | client_lag p99 ms | sent on time (lag ≤ 1 ms) | sent GiB/s |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
+        print("| scenario | VUs | requests | p95 ms | client_lag p99 ms | sent on time (lag ≤ 1 ms) | sent GiB/s | bounded by |")
+        print("|---|---:|---:|---:|---:|---:|---:|---|")
         for name, sc in b["scenarios"].items():
             lag = sc.get("client_lag", {})
             gibs = sc.get("data_sent", 0) / max(b.get("elapsed_s", r["wall"]), 1e-9) / 2**30
             print(f"| {name} | {sc.get('vus_max', 0)} | {sc['reqs']} | {ms(sc['duration']['p(95)'])} | "
-                  f"{ms(lag.get('p(99)', 0))} | {sc.get('sent_on_time', 1)*100:.2f}% | {gibs:.2f} |")
+                  f"{ms(lag.get('p(99)', 0))} | {sc.get('sent_on_time', 1)*100:.2f}% | {gibs:.2f} | "
+                  f"{sc.get('bound_by', {}).get('side', '?')} |")
         print()
     return 1 if failed else 0
 

@@ -126,6 +126,7 @@ scenarios:
     assert seen["upload_chunk_rejected"] == 0, seen
     assert seen["chunk_bytes"] == 3 * 2 * 4 * 1048576
     assert summary["metrics"]["checks"]["values"]["rate"] == 1
+    assert summary["blaster"]["scenarios"]["upload"]["bound_by"]["side"] == "server"
 
 
 @pytest.mark.parametrize("segments,want", [(0, 5), (3, 3)])
@@ -276,5 +277,8 @@ scenarios:
     assert proc.returncode == 0, proc.stderr
     lag = summary["metrics"]["client_lag"]["values"]
     assert lag["p(99)"] > 1.0, lag
-    assert summary["blaster"]["scenarios"]["s"]["sent_on_time"] < 0.99
+    sc = summary["blaster"]["scenarios"]["s"]
+    assert sc["sent_on_time"] < 0.99
+    assert sc["bound_by"]["side"] == "client", sc["bound_by"]
     assert summary["blaster"]["verdict"]["status"] == "CLIENT-LIMITED"
+    assert "s: bounded by the client" in proc.stdout
