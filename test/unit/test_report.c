@@ -657,7 +657,10 @@ static void text_has_k6_sections(void **state)
     want_text(text, "    browse_search      1010    0.99%   50.01ms   95.03ms      99ms   200=1000 timeout=10\n");
     want_text(text, "200=1000 timeout=10\n");
     want_text(text, "note: closed model without pace");
-    want_text(text, "  client verdict: OK\n     client_lag......................: avg=");
+    want_text(text, "  client verdict: OK\n     upload: bounded by the server or its own flow, its requests left on "
+                    "time (client_lag p99 ");
+    want_text(text, "     browse: bounded by the server or its own flow");
+    want_text(text, "\n     client_lag......................: avg=");
     want_text(text, "     client_cpu......................: worker0=25% (waited 1.0%) worker1=30%\n");
     want_text(text, "aborted after 10.0s: threshold 'http_req_failed: rate<0.005' failed (abortOnFail)");
     want_text(text, "  ✗ 6 of 29 thresholds failed\n");
