@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make demo: start the built-in target on a loopback port, run a short
-# quick-mode test against it, print the summary, stop the server.
+# make demo: start the built-in target (with the examples' routes) on a
+# loopback port, run short quick-mode tests and a scenario file against it,
+# print the summaries, stop the server.
 set -euo pipefail
 BLASTER=${1:-build/blaster}
 PORT=${DEMO_PORT:-$(/usr/bin/python3 -c "import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])")}
@@ -10,7 +11,7 @@ LOG=$(mktemp)
 NCPU=$(nproc)
 SERVER_CPU=$((NCPU - 1))
 if [ "$NCPU" -ge 2 ]; then PIN_SERVER="taskset -c $SERVER_CPU"; PIN_CLIENT="taskset -c 0-$((SERVER_CPU - 1))"; else PIN_SERVER=""; PIN_CLIENT=""; fi
-$PIN_SERVER "$BLASTER" serve --listen "127.0.0.1:$PORT" --threads 1 --exit-after 60s --delay 1ms 2>"$LOG" &
+$PIN_SERVER "$BLASTER" serve --listen "127.0.0.1:$PORT" --threads 1 --exit-after 90s --app demo --delay 1ms 2>"$LOG" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -f "$LOG"' EXIT
 for _ in $(seq 100); do
@@ -21,8 +22,11 @@ done
 cat "$LOG"
 echo
 echo "== closed model: 50 connections, as fast as the server answers (5s)"
-echo "   $PIN_CLIENT $BLASTER -c 50 -d 5s http://127.0.0.1:$PORT/"
-$PIN_CLIENT "$BLASTER" -c 50 -d 5s "http://127.0.0.1:$PORT/"
+echo "   $PIN_CLIENT $BLASTER -c 50 -d 5s http://127.0.0.1:$PORT/api/v1/tracks"
+$PIN_CLIENT "$BLASTER" -c 50 -d 5s "http://127.0.0.1:$PORT/api/v1/tracks"
 echo "== open model: 5000 req/s on 50 connections (5s), latency from each request's intended start"
-echo "   $PIN_CLIENT $BLASTER -c 50 -d 5s -R 5000 --latency http://127.0.0.1:$PORT/"
-$PIN_CLIENT "$BLASTER" -c 50 -d 5s -R 5000 --latency "http://127.0.0.1:$PORT/"
+echo "   $PIN_CLIENT $BLASTER -c 50 -d 5s -R 5000 --latency http://127.0.0.1:$PORT/api/v1/tracks"
+$PIN_CLIENT "$BLASTER" -c 50 -d 5s -R 5000 --latency "http://127.0.0.1:$PORT/api/v1/tracks"
+echo "== a scenario file: examples/smoke.yaml (every route once per iteration, strict thresholds)"
+echo "   $PIN_CLIENT $BLASTER run examples/smoke.yaml -e BASE_URL=http://127.0.0.1:$PORT"
+$PIN_CLIENT "$BLASTER" run "$(dirname "$0")/../examples/smoke.yaml" -e "BASE_URL=http://127.0.0.1:$PORT"

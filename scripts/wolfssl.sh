@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Build wolfSSL for blaster from Debian's own source package, with AES-NI.
+#
+# Debian's binary libwolfssl is built without AES-NI (AES-128-GCM ~195 MB/s);
+# the same source package configured with --enable-aesni --enable-intelasm
+# does several GB/s. This script builds it into deps/wolfssl (ignored by git)
+# as a static library that blaster links. Where the CPU lacks AES-NI it
+# installs Debian's libwolfssl-dev instead and says so in deps/wolfssl/MODE.
+#
+# Idempotent: does nothing (no network) when deps/wolfssl/lib/libwolfssl.a is
+# there and was built from the version of Debian's wolfssl package apt knows.
+# Prints one line saying what it did.
+#
+# Environment: BLASTER_WOLFSSL_FORCE=1 rebuilds even when up to date;
+#              BLASTER_WOLFSSL_SYSTEM=1 uses the binary package even with AES-NI.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PREFIX="$ROOT/deps/wolfssl"
+SRCDIR="$ROOT/deps/src"
+MODE_FILE="$PREFIX/MODE"            # "source <version> aesni" or "system <version>"
+LOG="$ROOT/deps/wolfssl-build.log"
+SRC_LIST=/etc/apt/sources.list.d/blaster-src.sources
+JOBS="${BLASTER_WOLFSSL_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+
+say() { echo "wolfssl.sh: $*"; }
+die() { echo "wolfssl.sh: $*" >&2; exit 1; }
+
+SUDO=""
+need_root() {
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || die "need root (or sudo) for: $*"
+        SUDO="sudo"
+    fi
+}
+export DEBIAN_FRONTEND=noninteractive
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+# Version of Debian's wolfssl as apt knows it (binary and source versions are
+# the same for this package). Empty if apt knows none.
+debian_version() {
+    apt-cache policy libwolfssl-dev 2>/dev/null | awk '/Candidate:/ {print $2; exit}' | grep -v '(none)' || true
+}
+
+has_aesni() { grep -q -m1 -w aes /proc/cpuinfo 2>/dev/null; }
+
+# --- nothing to do? ----------------------------------------------------------
+want="$(debian_version)"
+if [ "${BLASTER_WOLFSSL_FORCE:-0}" != 1 ] && [ -f "$MODE_FILE" ]; then
+    read -r mode ver _ < "$MODE_FILE" || true
+    if [ "$mode" = source ] && [ -f "$PREFIX/lib/libwolfssl.a" ] && \
+       { [ -z "$want" ] || [ "$ver" = "$want" ]; }; then
+        say "up to date: wolfSSL $ver from Debian source with AES-NI in $PREFIX"
+        exit 0
+    fi
+    if [ "$mode" = system ] && ! has_aesni && installed libwolfssl-dev; then
+        say "up to date: CPU lacks AES-NI, using Debian's libwolfssl-dev $ver"
+        exit 0
+    fi
+fi
+
+# --- no AES-NI: the binary package ------------------------------------------
+if ! has_aesni || [ "${BLASTER_WOLFSSL_SYSTEM:-0}" = 1 ]; then
+    if ! installed libwolfssl-dev; then
+        need_root "apt-get install libwolfssl-dev"
+        $SUDO apt-get update -qq
+        $SUDO apt-get install -y -qq --no-install-recommends libwolfssl-dev >/dev/null
+    fi
+    ver="$(dpkg-query -W -f='${Version}' libwolfssl-dev)"
+    rm -rf "$PREFIX"; mkdir -p "$PREFIX"
+    echo "system $ver" > "$MODE_FILE"
+    if has_aesni; then
+        say "BLASTER_WOLFSSL_SYSTEM=1: using Debian's libwolfssl-dev $ver (no AES-NI)"
+    else
+        say "CPU lacks AES-NI: installed Debian's libwolfssl-dev $ver instead of building"
+    fi
+    exit 0
+fi
+
+# --- AES-NI: build Debian's source package ----------------------------------
+start=$(date +%s)
+need_root "apt sources and build dependencies"
+
+# A deb-src line, derived from the machine's own Debian apt sources, in a file
+# of our own (the system's files are left alone).
+if ! apt-get source --print-uris -qq wolfssl >/dev/null 2>&1; then
+    tmp="$(mktemp)"
+    # deb822 files: every Debian stanza (URIs naming a Debian archive) again,
+    # with Types: deb-src.
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] && [ "$f" != "$SRC_LIST" ] || continue
+        awk -v RS= -v ORS='\n\n' '
+            /(^|\n)Types:[^\n]*deb/ && /(^|\n)URIs:[^\n]*debian/ && !/(^|\n)Enabled: *no/ {
+                sub(/(^|\n)Types:[^\n]*/, "\nTypes: deb-src"); sub(/^\n/, ""); print
+            }' "$f" >> "$tmp"
+    done
+    # one-line format: /etc/apt/sources.list and *.list, "deb" lines for Debian.
+    lines="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | \
+             awk '$1 == "deb" && /debian/ { $1 = "deb-src"; print }' | sort -u)"
+    if [ -n "$lines" ]; then
+        # translate to deb822 so everything lives in one file of ours
+        printf '%s\n' "$lines" | while read -r _ rest; do
+            opts=""
+            if [[ "$rest" == \[* ]]; then opts="${rest%%]*}"; opts="${opts#[}"; rest="${rest#*] }"; fi
+            read -r uri suite comps <<< "$rest"
+            echo "Types: deb-src"; echo "URIs: $uri"; echo "Suites: $suite"; echo "Components: $comps"
+            for o in $opts; do
+                case "$o" in signed-by=*) echo "Signed-By: ${o#signed-by=}";; esac
+            done
+            echo
+        done >> "$tmp"
+    fi
+    [ -s "$tmp" ] || { rm -f "$tmp"; die "found no Debian apt source to derive a deb-src line from"; }
+    $SUDO install -m 0644 "$tmp" "$SRC_LIST"
+    rm -f "$tmp"
+    $SUDO apt-get update -qq
+fi
+
+# Build dependencies: the source package ships a generated ./configure, so a
+# C toolchain is enough; autoreconf only if configure is missing (below).
+pkgs=(build-essential dpkg-dev)
+missing=(); for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+mkdir -p "$SRCDIR"
+rm -rf "$SRCDIR"/wolfssl-* "$SRCDIR"/wolfssl_*
+( cd "$SRCDIR" && apt-get source -qq wolfssl >/dev/null 2>"$SRCDIR/apt-source.err" ) || \
+    { cat "$SRCDIR/apt-source.err" >&2; die "apt-get source wolfssl failed"; }
+dsc="$(ls "$SRCDIR"/wolfssl_*.dsc | head -1)"
+ver="$(awk '/^Version:/ {print $2; exit}' "$dsc")"
+src="$(find "$SRCDIR" -maxdepth 1 -mindepth 1 -type d -name 'wolfssl-*' | head -1)"
+[ -n "$src" ] || die "no unpacked source under $SRCDIR"
+
+cd "$src"
+if [ ! -x configure ]; then
+    missing=(); for p in autoconf automake libtool; do installed "$p" || missing+=("$p"); done
+    [ ${#missing[@]} -eq 0 ] || $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    ./autogen.sh >>"$LOG" 2>&1
+fi
+
+rm -rf "$PREFIX"
+: > "$LOG"
+./configure --prefix="$PREFIX" \
+    --enable-distro --enable-aesni --enable-intelasm \
+    --enable-static --disable-shared \
+    --enable-tls13 --enable-sni --enable-alpn --enable-session-ticket \
+    --disable-examples --disable-crypttests --disable-benchmark \
+    >>"$LOG" 2>&1 || { tail -20 "$LOG" >&2; die "configure failed (log: $LOG)"; }
+make -j"$JOBS" >>"$LOG" 2>&1 || { tail -30 "$LOG" >&2; die "make failed (log: $LOG)"; }
+make install >>"$LOG" 2>&1 || { tail -20 "$LOG" >&2; die "make install failed (log: $LOG)"; }
+
+grep -q '#define WOLFSSL_AESNI' "$PREFIX/include/wolfssl/options.h" || \
+    die "built, but WOLFSSL_AESNI is not in options.h"
+echo "source $ver aesni" > "$MODE_FILE"
+say "built wolfSSL $ver from Debian source with AES-NI into $PREFIX in $(( $(date +%s) - start )) s"
