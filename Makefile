@@ -7,14 +7,25 @@ BUILD   ?= build
 OPT     ?= -O2
 CFLAGS  += $(OPT) -DBLASTER_VERSION=\"$(VERSION)\" -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
            -Wshadow -Wstrict-prototypes -fno-strict-aliasing -I.
-LDLIBS  += -luring -ljansson -lyaml -lm -lpthread
+# wolfSSL: built from Debian's source package with AES-NI into deps/wolfssl by
+# scripts/deps.sh (scripts/wolfssl.sh) and linked statically; Debian's binary
+# package (no AES-NI: 40x slower AES-GCM here) where the CPU has no AES-NI.
+# Decided from the CPU, not from the file, which the deps stamp makes later.
+WOLFSSL_PREFIX := deps/wolfssl
+ifeq ($(shell grep -qm1 -w aes /proc/cpuinfo && echo 1)$(BLASTER_WOLFSSL_SYSTEM),1)
+  CFLAGS       += -I$(WOLFSSL_PREFIX)/include
+  WOLFSSL_LIBS := $(WOLFSSL_PREFIX)/lib/libwolfssl.a -lm -pthread
+else
+  WOLFSSL_LIBS := -lwolfssl
+endif
+LDLIBS  += -luring $(WOLFSSL_LIBS) -ljansson -lyaml -lm -lpthread
 PYTEST  ?= /usr/bin/python3 -m pytest
 
-LIB_SRCS  := $(wildcard ring/*.c) $(filter-out blaster/main.c,$(wildcard blaster/*.c))
+LIB_SRCS  := $(wildcard ring/*.c tls/*.c) $(filter-out blaster/main.c,$(wildcard blaster/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(wildcard test/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/%)
-HDRS      := $(wildcard ring/*.h blaster/*.h)
+HDRS      := $(wildcard ring/*.h tls/*.h blaster/*.h)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
@@ -55,7 +66,7 @@ test: unit integration
 # AddressSanitizer + UBSan build of everything, unit and integration tests on it.
 asan:
 	BLASTER_SANITIZED=1 $(MAKE) BUILD=build-asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
-	        LDLIBS="-fsanitize=address,undefined -luring -ljansson -lyaml -lm -lpthread" test
+	        LDLIBS="-fsanitize=address,undefined -luring $(WOLFSSL_LIBS) -ljansson -lyaml -lm -lpthread" test
 
 # libFuzzer writes new inputs into its first corpus directory: keep those
 # under build/, and read the seeds from the tree.

@@ -26,6 +26,7 @@
 #include "blaster/serve.h"
 #include "blaster/summary.h"
 #include "blaster/url.h"
+#include "tls/tls.h"
 
 static int read_file(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen)
 {
@@ -70,7 +71,7 @@ static int quick_mode(int argc, char **argv)
         return 0;
     }
     if (cli.version) {
-        printf("blaster %s (io_uring via liburing; HTTP/1.1)\n", BLASTER_VERSION);
+        printf("blaster %s (io_uring via liburing; HTTP/1.1; %s)\n", BLASTER_VERSION, tls_version_string());
         return 0;
     }
 

@@ -49,13 +49,15 @@ has_aesni() { grep -q -m1 -w aes /proc/cpuinfo 2>/dev/null; }
 want="$(debian_version)"
 if [ "${BLASTER_WOLFSSL_FORCE:-0}" != 1 ] && [ -f "$MODE_FILE" ]; then
     read -r mode ver _ < "$MODE_FILE" || true
-    if [ "$mode" = source ] && [ -f "$PREFIX/lib/libwolfssl.a" ] && \
+    if [ "$mode" = source ] && [ "${BLASTER_WOLFSSL_SYSTEM:-0}" != 1 ] && \
+       [ -f "$PREFIX/lib/libwolfssl.a" ] && \
        { [ -z "$want" ] || [ "$ver" = "$want" ]; }; then
         say "up to date: wolfSSL $ver from Debian source with AES-NI in $PREFIX"
         exit 0
     fi
-    if [ "$mode" = system ] && ! has_aesni && installed libwolfssl-dev; then
-        say "up to date: CPU lacks AES-NI, using Debian's libwolfssl-dev $ver"
+    if [ "$mode" = system ] && { ! has_aesni || [ "${BLASTER_WOLFSSL_SYSTEM:-0}" = 1 ]; } && \
+       installed libwolfssl-dev; then
+        say "up to date: using Debian's binary libwolfssl-dev $ver (no AES-NI)"
         exit 0
     fi
 fi
@@ -89,15 +91,19 @@ if ! apt-get source --print-uris -qq wolfssl >/dev/null 2>&1; then
     # deb822 files: every Debian stanza (URIs naming a Debian archive) again,
     # with Types: deb-src.
     for f in /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] && [ "$f" != "$SRC_LIST" ] || continue
+        if [ ! -f "$f" ] || [ "$f" = "$SRC_LIST" ]; then continue; fi
         awk -v RS= -v ORS='\n\n' '
             /(^|\n)Types:[^\n]*deb/ && /(^|\n)URIs:[^\n]*debian/ && !/(^|\n)Enabled: *no/ {
                 sub(/(^|\n)Types:[^\n]*/, "\nTypes: deb-src"); sub(/^\n/, ""); print
             }' "$f" >> "$tmp"
     done
     # one-line format: /etc/apt/sources.list and *.list, "deb" lines for Debian.
-    lines="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | \
-             awk '$1 == "deb" && /debian/ { $1 = "deb-src"; print }' | sort -u)"
+    lines=""
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -f "$f" ] || continue
+        lines+="$(awk '$1 == "deb" && /debian/ { $1 = "deb-src"; print }' "$f")"$'\n'
+    done
+    lines="$(printf '%s' "$lines" | sed '/^$/d' | sort -u)"
     if [ -n "$lines" ]; then
         # translate to deb822 so everything lives in one file of ours
         printf '%s\n' "$lines" | while read -r _ rest; do
@@ -129,12 +135,13 @@ mkdir -p "$SRCDIR"
 rm -rf "$SRCDIR"/wolfssl-* "$SRCDIR"/wolfssl_*
 ( cd "$SRCDIR" && apt-get source -qq wolfssl >/dev/null 2>"$SRCDIR/apt-source.err" ) || \
     { cat "$SRCDIR/apt-source.err" >&2; die "apt-get source wolfssl failed"; }
-dsc="$(ls "$SRCDIR"/wolfssl_*.dsc | head -1)"
+dsc="$(find "$SRCDIR" -maxdepth 1 -name 'wolfssl_*.dsc' | head -1)"
 ver="$(awk '/^Version:/ {print $2; exit}' "$dsc")"
 src="$(find "$SRCDIR" -maxdepth 1 -mindepth 1 -type d -name 'wolfssl-*' | head -1)"
 [ -n "$src" ] || die "no unpacked source under $SRCDIR"
 
 cd "$src"
+: > "$LOG"
 if [ ! -x configure ]; then
     missing=(); for p in autoconf automake libtool; do installed "$p" || missing+=("$p"); done
     [ ${#missing[@]} -eq 0 ] || $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
@@ -142,7 +149,9 @@ if [ ! -x configure ]; then
 fi
 
 rm -rf "$PREFIX"
-: > "$LOG"
+# --enable-distro forces shared+static on (we drop the shared one below) and
+# leaves options.h uninstalled (Debian installs it from debian/*.install; so
+# do we: blaster includes it first so its structs match the library's).
 ./configure --prefix="$PREFIX" \
     --enable-distro --enable-aesni --enable-intelasm \
     --enable-static --disable-shared \
@@ -151,6 +160,11 @@ rm -rf "$PREFIX"
     >>"$LOG" 2>&1 || { tail -20 "$LOG" >&2; die "configure failed (log: $LOG)"; }
 make -j"$JOBS" >>"$LOG" 2>&1 || { tail -30 "$LOG" >&2; die "make failed (log: $LOG)"; }
 make install >>"$LOG" 2>&1 || { tail -20 "$LOG" >&2; die "make install failed (log: $LOG)"; }
+install -m 0644 wolfssl/options.h "$PREFIX/include/wolfssl/options.h"
+[ ! -f cyassl/options.h ] || install -m 0644 cyassl/options.h "$PREFIX/include/cyassl/options.h"
+rm -f "$PREFIX"/lib/libwolfssl.so* "$PREFIX"/lib/libwolfssl.la
+# static linking needs libm (log, pow) and pthreads
+sed -i 's/^Libs: .*/& -lm -pthread/' "$PREFIX/lib/pkgconfig/wolfssl.pc"
 
 grep -q '#define WOLFSSL_AESNI' "$PREFIX/include/wolfssl/options.h" || \
     die "built, but WOLFSSL_AESNI is not in options.h"
