@@ -22,6 +22,7 @@
  *
  * Errors are the first one found, as "FILE:LINE:COL: what was wrong
  * (what was expected)"; line and column are 1-based. */
+#include "blaster/suggest.h"
 #include "blaster/scenario.h"
 #include "blaster/threshold.h"
 
@@ -295,42 +296,16 @@ static bool is_token(const char *s)
     return true;
 }
 
-/* Edit distance (Levenshtein), capped: short names only. */
-static int edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 40 || lb > 40)
-        return 99;
-    int row[41];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = (int)j;
-    for (size_t i = 1; i <= la; i++) {
-        int diag = row[0];
-        row[0] = (int)i;
-        for (size_t j = 1; j <= lb; j++) {
-            int up = row[j];
-            int cost = (a[i - 1] | 0x20) == (b[j - 1] | 0x20) ? 0 : 1;
-            int best = diag + cost;
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
 
 /* The candidate closest to s when it is close enough to be a typo, or NULL. */
 static const char *closest(const char *s, const char *const *cands, int n)
 {
     const char *best = NULL;
-    int bestd = 99;
+    int bestd = 1000;
     for (int i = 0; i < n; i++) {
         if (!cands[i])
             continue;
-        int d = edit_distance(s, cands[i]);
+        int d = suggest_distance(s, cands[i]);
         if (d < bestd) {
             bestd = d;
             best = cands[i];

@@ -1,6 +1,7 @@
 /* threshold — see threshold.h. Hand-written scanners, no allocation: every
  * error message names the text the user wrote and what would have been
  * accepted instead. */
+#include "blaster/suggest.h"
 #include "blaster/threshold.h"
 
 #include <ctype.h>
@@ -60,33 +61,6 @@ int metric_type_of(const char *name, enum metric_type *type)
     return -1;
 }
 
-/* Levenshtein distance, case-insensitive, of two short strings; gives up
- * (returns a large number) past 63 characters. */
-static int edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63)
-        return 1000;
-    int row[64];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = (int)j;
-    for (size_t i = 1; i <= la; i++) {
-        int diag = row[0];
-        row[0] = (int)i;
-        for (size_t j = 1; j <= lb; j++) {
-            int up = row[j];
-            int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-            int best = diag + cost;
-            if (row[j] + 1 < best)
-                best = row[j] + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
 
 const char *metric_name_at(int i)
 {
@@ -100,7 +74,7 @@ const char *metric_suggest(const char *name)
     const char *best = NULL;
     int bestd = 1000;
     for (size_t i = 0; i < NKNOWN; i++) {
-        int d = edit_distance(name, known_metrics[i].name);
+        int d = suggest_distance(name, known_metrics[i].name);
         if (d < bestd) {
             bestd = d;
             best = known_metrics[i].name;
@@ -494,7 +468,7 @@ static void agg_hint(const char *w, size_t wl, char *hint, size_t n)
         return;
     }
     for (size_t i = 0; i < NAGG; i++) {
-        if (edit_distance(low, agg_words[i].word) == 1) {   /* cout, avgg */
+        if (suggest_distance(low, agg_words[i].word) == 1) {   /* cout, avgg */
             snprintf(hint, n, "%s", agg_words[i].word);
             return;
         }
