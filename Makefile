@@ -51,7 +51,7 @@ $(BUILD)/libblaster.a: $(LIB_OBJS)
 $(BUILD)/blaster: $(BUILD)/obj/blaster/main.o $(BUILD)/libblaster.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/test_%: test/unit/test_%.c $(BUILD)/libblaster.a $(HDRS)
+$(BUILD)/test_%: test/unit/test_%.c $(BUILD)/libblaster.a $(HDRS) $(wildcard test/unit/*.h)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libblaster.a -lcmocka $(LDLIBS)
 
 unit: $(UNIT_BINS)

@@ -96,6 +96,21 @@ def run_blaster(args, timeout=60, env=None, cpus=None):
         return Run(proc, out, err, summary)
 
 
+@contextlib.contextmanager
+def cpu_hog(cpu):
+    """A busy loop pinned to cpu at a higher priority than ours (at equal
+    priority the scheduler lets a waking client preempt it, and the client is
+    barely delayed). Its own process group, so that stopping it stops the
+    loop too; bounded to 30 s whatever happens."""
+    hog = subprocess.Popen(["timeout", "30", "nice", "-n", "-10", "sh", "-c", "while :; do :; done"],
+                           preexec_fn=lambda: os.sched_setaffinity(0, {cpu}), start_new_session=True)
+    try:
+        yield hog
+    finally:
+        os.killpg(hog.pid, signal.SIGKILL)
+        hog.wait(5)
+
+
 @pytest.fixture(scope="session")
 def blaster_bin():
     assert os.access(BLASTER, os.X_OK), f"build blaster first: {BLASTER}"

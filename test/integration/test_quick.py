@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import BLASTER, blaster_serve, free_port, nginx, run_blaster, stop
+from conftest import BLASTER, blaster_serve, cpu_hog, free_port, nginx, run_blaster, stop
 
 
 def status_count(run, code):
@@ -184,18 +184,10 @@ def test_verdict_client_limited_when_starved(blaster_bin):
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
         pytest.skip("needs two CPUs")
-    # Pinned before exec, so the shell loop itself runs on the client's CPU.
-    # Its own process group, so that killing it kills the loop too.
-    hog = subprocess.Popen(["timeout", "30", "nice", "-n", "-10", "sh", "-c", "while :; do :; done"],
-                           preexec_fn=lambda: os.sched_setaffinity(0, {cpus[0]}),
-                           start_new_session=True)
-    try:
+    with cpu_hog(cpus[0]):
         with blaster_serve("--threads", "1", cpus={cpus[1]}) as (url, proc):
             run = run_blaster(["-t", "1", "-c", "10", "-d", "3s", "-R", "5000", url],
                               cpus={cpus[0]})
-    finally:
-        os.killpg(hog.pid, signal.SIGKILL)
-        hog.wait(5)
     assert run.returncode == 0
     v = run.summary["blaster"]["verdict"]
     assert v["status"] == "CLIENT-LIMITED", v

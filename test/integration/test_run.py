@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from conftest import BLASTER, ROOT, blaster_serve
+from conftest import BLASTER, ROOT, blaster_serve, cpu_hog
 
 EXAMPLES = os.path.join(ROOT, "examples")
 
@@ -21,11 +21,13 @@ def stats(url):
         return json.load(r)
 
 
-def run(args, timeout=120):
+def run(args, timeout=120, cpus=None):
+    """blaster run with --summary-export; cpus: its affinity mask."""
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "summary.json")
         proc = subprocess.run([BLASTER, "run", *args, "--summary-export", path],
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
         summary = None
         if os.path.exists(path):
             with open(path) as f:
@@ -248,7 +250,6 @@ def test_late_think_timers_count_in_client_lag(blaster_bin, tmp_path):
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
         pytest.skip("needs two CPUs")
-    import signal as sig
     with blaster_serve("--app", "demo", "--threads", "1", cpus={cpus[1]}) as (url, _):
         f = write(tmp_path, "think.yaml", f"""
 target: {base(url)}
@@ -261,19 +262,8 @@ scenarios:
       - get: /health
       - think: 5ms
 """)
-        hog = subprocess.Popen(["timeout", "30", "nice", "-n", "-10", "sh", "-c", "while :; do :; done"],
-                               preexec_fn=lambda: os.sched_setaffinity(0, {cpus[0]}), start_new_session=True)
-        try:
-            with tempfile.TemporaryDirectory() as d:
-                path = os.path.join(d, "s.json")
-                proc = subprocess.run([BLASTER, "run", "-t", "1", f, "--summary-export", path],
-                                      capture_output=True, text=True, timeout=60,
-                                      preexec_fn=lambda: os.sched_setaffinity(0, {cpus[0]}))
-                with open(path) as fh:
-                    summary = json.load(fh)
-        finally:
-            os.killpg(hog.pid, sig.SIGKILL)
-            hog.wait(5)
+        with cpu_hog(cpus[0]):
+            proc, summary = run(["-t", "1", f], timeout=60, cpus={cpus[0]})
     assert proc.returncode == 0, proc.stderr
     lag = summary["metrics"]["client_lag"]["values"]
     assert lag["p(99)"] > 1.0, lag

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "test/unit/design_example.h"
 #include "blaster/plan.h"
 
 #ifndef BLASTER_VERSION
@@ -776,34 +777,8 @@ static void test_error_nesting_and_late_failures(void **state)
 /* ---- through the loader ---- */
 
 static const char design_yaml[] =
-    "target: ${BASE_URL:-http://127.0.0.1:8080}\n"
-    "defaults: {timeout: 60s, discard_bodies: true,\n"
-    "           headers: {Authorization: \"Bearer ${USER_TOKEN:-}\"}}\n"
-    "scenarios:\n"
-    "  upload:\n"
-    "    executor: constant-vus\n"
-    "    vus: ${UPLOAD_VUS:-100}\n"
-    "    duration: ${DURATION:-5m}\n"
-    "    flow:\n"
-    "      - post: /api/v1/tracks/upload/initiate\n"
-    "        json: {total_chunks: 10, total_size: 10485760, filename: \"lt-${vu}-${iter}.mp3\"}\n"
-    "        expect: {status: [200, 201]}\n"
-    "        capture: {upload_id: {json: data.upload_id}}\n"
-    "      - repeat: 10\n"
-    "        as: n\n"
-    "        steps:\n"
-    "          - post: /api/v1/tracks/upload/chunk\n"
-    "            body: {bytes: 1MiB}\n"
-    "            headers: {X-Upload-Id: \"${upload_id}\", X-Chunk-Number: \"${n}\"}\n"
-    "  browse:\n"
-    "    executor: ramping-vus\n"
-    "    stages: [{duration: 30s, target: 1000}, {duration: 5m, target: 1000}]\n"
-    "    flow:\n"
-    "      - pick:\n"
-    "          - {weight: 60, get: \"/api/v1/search?q=${one_of:rock,jazz,lo-fi}\"}\n"
-    "          - {weight: 30, get: \"/api/v1/tracks?page=1&limit=20\"}\n"
-    "          - {weight: 10, get: \"/api/v1/tracks/${STREAM_TRACK_ID:-1}\"}\n"
-    "      - think: 300ms..800ms\n"
+    DESIGN_YAML_HEAD DESIGN_YAML_SCENARIOS
+
     "  streaming:\n"
     "    executor: constant-vus\n"
     "    duration: 1m\n"
