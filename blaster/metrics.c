@@ -12,9 +12,12 @@ const char *const err_class_name[ERR__COUNT] = {
 
 #define HIST_HIGHEST_US (3600LL * 1000 * 1000) /* one hour */
 
+#define NHISTS 7
+
 static struct hist *hists(struct metrics *m, int i)
 {
-    struct hist *all[] = { &m->duration, &m->service, &m->waiting, &m->connecting, &m->lag, &m->duration_ok };
+    struct hist *all[] = { &m->duration, &m->service, &m->waiting, &m->connecting, &m->lag, &m->duration_ok,
+                           &m->tls_handshaking };
     return i < (int)(sizeof all / sizeof all[0]) ? all[i] : NULL;
 }
 
@@ -59,6 +62,12 @@ void metrics_merge(struct metrics *dst, const struct metrics *src)
     dst->queued += src->queued;
     dst->interrupted += src->interrupted;
     dst->connects += src->connects;
+    dst->handshakes += src->handshakes;
+    dst->resumed += src->resumed;
+    if (src->tls_protocol[0])
+        memcpy(dst->tls_protocol, src->tls_protocol, sizeof dst->tls_protocol);
+    if (src->tls_reason[0])
+        memcpy(dst->tls_reason, src->tls_reason, sizeof dst->tls_reason);
     dst->checks_pass += src->checks_pass;
     dst->checks_fail += src->checks_fail;
 }
@@ -109,7 +118,7 @@ void metrics_copy_growing(struct metrics *dst, const struct metrics *src)
 {
     /* The scalar fields wholesale, then each histogram by its occupied range
      * (the struct copy would alias the counts arrays). */
-    struct hist keep[6];
+    struct hist keep[NHISTS];
     struct hist *h;
     for (int i = 0; (h = hists(dst, i)); i++)
         keep[i] = *h;
@@ -136,7 +145,7 @@ void scenario_metrics_reset(struct scenario_metrics *m)
 {
     for (int i = 0; i < m->nreq; i++) {
         struct metrics *r = &m->req[i];
-        struct hist keep[6];
+        struct hist keep[NHISTS];
         struct hist *h;
         for (int k = 0; (h = hists(r, k)); k++) {
             hist_reset(h);

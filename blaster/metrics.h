@@ -34,6 +34,8 @@ struct metrics {
     struct hist connecting; /* http_req_connecting: connect started → established */
     struct hist lag;        /* client_lag: actual send − intended send, connection ready */
     struct hist duration_ok;/* http_req_duration{expected_response:true} */
+    struct hist tls_handshaking; /* http_req_tls_handshaking: TCP connected → TLS handshake done,
+                                    for each request (or preconnect) that paid for a handshake */
     /* Counters. */
     uint64_t reqs;          /* http_reqs: responses + failed attempts */
     uint64_t failed;        /* http_req_failed: errors + statuses outside 200-399 */
@@ -45,6 +47,10 @@ struct metrics {
     uint64_t queued;        /* requests that waited for a free connection */
     uint64_t interrupted;   /* in flight when the run stopped; not counted in reqs */
     uint64_t connects;      /* connections established */
+    uint64_t handshakes;    /* TLS handshakes completed (full + resumed) */
+    uint64_t resumed;       /* of which resumed an earlier session */
+    char     tls_protocol[12]; /* "TLSv1.3" / "TLSv1.2" of the last handshake, "" for none */
+    char     tls_reason[160];  /* why the last TLS error happened (tls_error()), "" for none */
     uint64_t checks_pass;   /* responses whose status the step's `expect` allows */
     uint64_t checks_fail;
 };
