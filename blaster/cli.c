@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "blaster/units.h"
 #include "blaster/url.h"
@@ -35,6 +36,7 @@ const char cli_usage[] =
     "      --sigfigs N          latency histogram significant digits, 1-5 (default 3)\n"
     "      --summary-export FILE  write the end-of-test summary as k6-style JSON\n"
     "                           (default: none)\n"
+    CLI_TLS_USAGE
     "  -v, --verbose            more output, repeatable (default off)\n"
     "  -h, --help               print this help\n"
     "  -V, --version            print the version\n"
@@ -47,7 +49,7 @@ const char cli_usage[] =
 enum opt_id {
     OPT_THREADS, OPT_CONNECTIONS, OPT_DURATION, OPT_RATE, OPT_POISSON, OPT_LATENCY,
     OPT_HEADER, OPT_METHOD, OPT_BODY, OPT_TIMEOUT, OPT_VERBOSE, OPT_SUMMARY_EXPORT,
-    OPT_SIGFIGS, OPT_HELP, OPT_VERSION,
+    OPT_SIGFIGS, OPT_HELP, OPT_VERSION, OPT_TLS,
 };
 
 struct opt {
@@ -73,6 +75,14 @@ static const struct opt opts[] = {
     {0, "sigfigs", true, OPT_SIGFIGS},
     {'h', "help", false, OPT_HELP},
     {'V', "version", false, OPT_VERSION},
+    {'k', "insecure", false, OPT_TLS},
+    {0, "no-resume", false, OPT_TLS},
+    {0, "cacert", true, OPT_TLS},
+    {0, "cert", true, OPT_TLS},
+    {0, "key", true, OPT_TLS},
+    {0, "tls-min", true, OPT_TLS},
+    {0, "tls-max", true, OPT_TLS},
+    {0, "server-name", true, OPT_TLS},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -244,6 +254,12 @@ static int apply(struct parse *ps, const struct opt *o, const char *flag, const 
     case OPT_VERSION:
         c->version = true;
         return 0;
+    case OPT_TLS: {
+        bool used;
+        if (cli_tls_option(&c->tls, o->long_name, arg, &used, ps->err, ps->errlen) < 0)
+            return -1;
+        return 0;
+    }
     }
     return fail(ps, "%s: internal error, unhandled option", flag);
 }
@@ -272,6 +288,66 @@ static int fail_unknown(struct parse *ps, const char *spelled, int len)
         return fail(ps, "unknown option '%.*s': Lua scripts are not supported, scenario "
                         "files are ('blaster run FILE')", len, spelled);
     return fail(ps, "unknown option '%.*s' (try 'blaster --help')", len, spelled);
+}
+
+static int tls_version(const char *flag, const char *arg, int *out, char *err, size_t errlen)
+{
+    const char *v = arg;
+    if (strncasecmp(v, "tlsv", 4) == 0)
+        v += 4;
+    else if (strncasecmp(v, "tls", 3) == 0)
+        v += 3;
+    if (strcmp(v, "1.2") == 0 || strcmp(v, "1.3") == 0) {
+        *out = v[2] == '2' ? 12 : 13;
+        return 0;
+    }
+    snprintf(err, errlen, "--%s: expected 1.2 or 1.3, got '%s'", flag, arg);
+    return -1;
+}
+
+int cli_tls_option(struct cli_tls *t, const char *name, const char *arg, bool *used_arg, char *err,
+                   size_t errlen)
+{
+    *used_arg = false;
+    if (strcmp(name, "k") == 0 || strcmp(name, "insecure") == 0) {
+        t->insecure = true;
+        return 1;
+    }
+    if (strcmp(name, "no-resume") == 0) {
+        t->no_resume = true;
+        return 1;
+    }
+    const char **file = strcmp(name, "cacert") == 0 ? &t->cacert : strcmp(name, "cert") == 0 ? &t->cert
+                      : strcmp(name, "key") == 0 ? &t->key : strcmp(name, "server-name") == 0 ? &t->server_name
+                      : NULL;
+    bool version = strcmp(name, "tls-min") == 0 || strcmp(name, "tls-max") == 0;
+    if (!file && !version)
+        return 0;
+    *used_arg = true;
+    if (!arg || !*arg) {
+        snprintf(err, errlen, "--%s: expected %s", name, version ? "1.2 or 1.3" : file == &t->server_name
+                 ? "a host name" : "a file name");
+        return -1;
+    }
+    if (version)
+        return tls_version(name, arg, name[5] == 'i' ? &t->min_version : &t->max_version, err, errlen) < 0 ? -1 : 1;
+    *file = arg;
+    return 1;
+}
+
+/* After every flag: the TLS flags that only make sense together. */
+static int tls_check(const struct cli_tls *t, char *err, size_t errlen)
+{
+    if (!t->cert != !t->key) {
+        snprintf(err, errlen, "%s needs %s too: a client certificate is a certificate and its key",
+                 t->cert ? "--cert" : "--key", t->cert ? "--key" : "--cert");
+        return -1;
+    }
+    if (t->min_version && t->max_version && t->min_version > t->max_version) {
+        snprintf(err, errlen, "--tls-min 1.%d is above --tls-max 1.%d", t->min_version % 10, t->max_version % 10);
+        return -1;
+    }
+    return 0;
 }
 
 /* Set the defaults documented in cli.h. */
@@ -377,7 +453,7 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
         return fail(&ps, "--poisson needs a rate: add -R RATE");
     if (!ps.method_set && (c->body != NULL || c->body_file != NULL))
         c->method = "POST";
-    return 0;
+    return tls_check(&c->tls, err, errlen);
 }
 
 const char cli_run_usage[] =
@@ -389,6 +465,8 @@ const char cli_run_usage[] =
     "      --summary-export FILE  write the end-of-test summary as k6's handleSummary JSON\n"
     "  -t, --threads N          worker threads (default: one per usable CPU)\n"
     "      --sigfigs N          latency histogram significant digits, 1-5 (default 3)\n"
+    CLI_TLS_USAGE
+    "                           (each of these wins over the file's tls: block)\n"
     "  -v, --verbose            more output\n"
     "  -h, --help               print this help\n"
     "\n"
@@ -472,6 +550,27 @@ int cli_run_parse(int argc, char **argv, struct cli_run *r, char *err, size_t er
                 r->threads = (int)c;
             else
                 r->sigfigs = (int)c;
+        } else if (a[1] == '-' || strcmp(a, "-k") == 0) {
+            /* A TLS flag: --name, --name=value or --name value. */
+            const char *name = a[1] == '-' ? a + 2 : a + 1;
+            const char *eq = strchr(name, '=');
+            char nm[32];
+            snprintf(nm, sizeof nm, "%.*s", (int)(eq ? eq - name : (long)strlen(name)), name);
+            const char *val = eq ? eq + 1 : i + 1 < argc ? argv[i + 1] : NULL;
+            bool used;
+            int rc = cli_tls_option(&r->tls, nm, val, &used, err, errlen);
+            if (rc < 0)
+                return -1;
+            if (rc == 0) {
+                snprintf(err, errlen, "unknown option '%s' for 'blaster run' (try 'blaster run --help')", a);
+                return -1;
+            }
+            if (eq && !used) {
+                snprintf(err, errlen, "--%s takes no value, got '%s'", nm, a);
+                return -1;
+            }
+            if (used && !eq)
+                i++;
         } else {
             snprintf(err, errlen, "unknown option '%s' for 'blaster run' (try 'blaster run --help')", a);
             return -1;
@@ -481,5 +580,5 @@ int cli_run_parse(int argc, char **argv, struct cli_run *r, char *err, size_t er
         snprintf(err, errlen, "missing the scenario FILE");
         return -1;
     }
-    return 0;
+    return tls_check(&r->tls, err, errlen);
 }

@@ -19,6 +19,34 @@ struct cli_header {
     const char *value;  /* points into the argv string, after the colon and any blanks */
 };
 
+/* TLS flags, shared by quick mode and `run` (where they override the file's `tls:`). */
+struct cli_tls {
+    bool        insecure;         /* -k/--insecure: skip certificate verification */
+    bool        no_resume;        /* --no-resume: a full handshake on every new connection */
+    const char *cacert;           /* --cacert FILE: trust this PEM bundle (default: system store) */
+    const char *cert, *key;       /* --cert FILE --key FILE: client certificate */
+    const char *server_name;      /* --server-name NAME: SNI and verified name (default: URL host) */
+    int         min_version;      /* --tls-min 1.2|1.3 → 12|13; 0 = not given */
+    int         max_version;      /* --tls-max */
+};
+
+/* One TLS flag, if `name` (the long name without "--", or "k") is one:
+ * 1 when taken (*used_arg says whether arg was consumed), 0 when not a TLS
+ * flag, -1 with err filled when its value is wrong. */
+int cli_tls_option(struct cli_tls *t, const char *name, const char *arg, bool *used_arg, char *err,
+                   size_t errlen);
+/* The TLS flags' help lines (same text in both usages). */
+#define CLI_TLS_USAGE \
+    "  -k, --insecure           https: do not verify the server's certificate\n" \
+    "      --cacert FILE        https: trust the CAs in FILE (PEM) instead of the system's\n" \
+    "      --cert FILE --key FILE  https: client certificate and its key (PEM)\n" \
+    "      --tls-min V, --tls-max V  https: TLS versions allowed, 1.2 or 1.3\n" \
+    "                           (default: 1.2 to 1.3)\n" \
+    "      --no-resume          https: full handshake on every new connection\n" \
+    "                           (default: resume the worker's last session)\n" \
+    "      --server-name NAME   https: SNI and the name the certificate must carry\n" \
+    "                           (default: the URL's host)\n"
+
 struct cli {
     const char *url;            /* the one positional argument, validated with url_parse */
     int      threads;           /* -t N, 1..1024; 0 = one per CPU in the affinity mask */
@@ -36,6 +64,7 @@ struct cli {
     int      verbose;           /* -v, repeatable (-vv) */
     const char *summary_export; /* --summary-export FILE */
     int      sigfigs;           /* --sigfigs N, 1..5, default 3 */
+    struct cli_tls tls;
     bool     help, version;     /* -h/--help, -V/--version */
     char     hdr_names[CLI_HDR_NAMES_SIZE]; /* storage behind headers[].name */
 };
@@ -72,6 +101,7 @@ struct cli_run {
     int         verbose;
     int         sigfigs;          /* default 3 */
     const char *summary_export;
+    struct cli_tls tls;
     bool        help;
 };
 

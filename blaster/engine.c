@@ -38,7 +38,11 @@ enum vu_state {
     VU_SLEEP,     /* think, pace, or a reconnect backoff: a timer is pending */
 };
 
-enum conn_state { C_DOWN, C_CONNECTING, C_OPEN, C_CLOSING };
+/* C_TLS: TCP is up, the TLS handshake is not done yet (https only). */
+enum conn_state { C_DOWN, C_CONNECTING, C_TLS, C_OPEN, C_CLOSING };
+
+#define TLS_PLAIN   16384  /* a TLS record's plaintext at most: what one tls_read gives */
+#define TLS_STAGE   16384  /* small request pieces gathered into one record */
 
 enum timer_kind { T_THINK, T_PACE, T_BACKOFF };
 
@@ -79,6 +83,10 @@ struct vu {
     bool      bulk_sending;   /* a bulk send is in flight (its completion frees the slot) */
     size_t    send_off;       /* bulk: bytes sent so far */
     struct iovec *wiov;       /* bulk: the window of iov being sent (max_iov entries) */
+    struct tls_conn *tls;     /* https: the connection's TLS state, made when TCP is up */
+    bool      tls_sending;    /* https: a ciphertext send is in flight (always reported) */
+    bool      close_seen;     /* https: closed while that send was in flight: finish at its completion */
+    int64_t   t_tcp;          /* https: TCP established, the handshake's start */
     struct http_resp resp;
     struct ring_timer timer;
     struct msghdr msg;
@@ -126,6 +134,8 @@ static inline struct metrics *req_metrics(struct engine *e, const struct vu *v, 
 
 static void vu_step(struct engine *e, struct vu *v, int64_t now);
 static void bulk_push(struct engine *e, struct vu *v);
+static bool tls_pump(struct engine *e, struct vu *v, int64_t now);
+static void tls_flush(struct engine *e, struct vu *v);
 static void iteration_end(struct engine *e, struct vu *v, int64_t now, bool completed);
 
 /* --- deadlines: VUs with a request or connect in flight ---------------------
@@ -203,7 +213,7 @@ static void conn_close(struct engine *e, struct vu *v)
 {
     if (v->cstate == C_DOWN || v->cstate == C_CLOSING)
         return;
-    if (v->cstate == C_OPEN)
+    if (v->cstate == C_OPEN || v->cstate == C_TLS)
         e->open_conns--;
     v->cstate = C_CLOSING;
     ring_close(&e->ring, vu_idx(e, v), v->gen, false);
@@ -336,6 +346,16 @@ static void req_submit(struct engine *e, struct vu *v, int64_t now)
         hist_record(&req_metrics(e, v, v->req)->lag, ns_to_us(now - ready));
     }
     v->from_queue = false;
+    if (v->tls) {
+        /* Encrypted a record at a time as the output drains (tls_progress);
+         * data_sent counts the ciphertext as it leaves. */
+        v->send_off = 0;
+        v->state = VU_BUSY;
+        deadline_set(e, v, now, rq->timeout_ns);
+        if (tls_pump(e, v, now))
+            tls_flush(e, v);
+        return;
+    }
     bool bulk = v->send_total >= BULK_MIN;
     if (bulk) {
         v->send_off = 0;
@@ -368,7 +388,7 @@ static void req_send(struct engine *e, struct vu *v, int64_t now)
     }
     v->send_n = n;
     v->send_total = total;
-    if (total >= BULK_MIN && e->bulk_inflight >= BULK_MAX) {
+    if (total >= BULK_MIN && !v->tls && e->bulk_inflight >= BULK_MAX) {
         /* A large body is hundreds of microseconds of the worker's CPU
          * (copying, and the loopback TCP path), run inside io_uring_enter:
          * many at once would make every timer of the worker late. Paced
@@ -424,8 +444,8 @@ static void req_start(struct engine *e, struct vu *v, int req, int64_t now)
             return;
         }
         conn_connect(e, v, now);
-    } else if (v->cstate == C_CONNECTING) {
-        v->state = VU_CONNECT; /* a preconnect is under way: on_connect sends */
+    } else if (v->cstate == C_CONNECTING || v->cstate == C_TLS) {
+        v->state = VU_CONNECT; /* a preconnect is under way: its end sends */
         deadline_set(e, v, now, sc_of(e, v)->p->reqs[req].timeout_ns);
     } else {
         v->state = VU_CONNECT; /* closing: the close completion reconnects */
@@ -513,7 +533,7 @@ static void req_complete(struct engine *e, struct vu *v, int64_t now)
     v->backoff_ms = 0;
     /* Answered before its body was all sent (an early 4xx, say): the stream
      * cannot carry another request behind a send still in flight. */
-    if (!v->resp.keep_alive || v->bulk_sending || v->bulk_wait) {
+    if (!v->resp.keep_alive || v->bulk_sending || v->bulk_wait || (v->tls && v->send_off < v->send_total)) {
         v->bulk_wait = false;
         conn_close(e, v);
     }
@@ -970,6 +990,153 @@ static int64_t sc_tick(struct engine *e, struct sc_rt *sc, int64_t now)
     return next;
 }
 
+/* A connection went wrong outside a plain request's path (a TLS failure, a
+ * TLS send that failed): the request waiting on it fails, a preconnect
+ * counts its error, an idle connection just closes. */
+static void conn_failed(struct engine *e, struct vu *v, enum err_class cls, int err, int64_t now)
+{
+    if (v->req >= 0 && (v->state == VU_BUSY || v->state == VU_CONNECT)) {
+        req_fail(e, v, cls, err, now);
+        vu_step(e, v, now);
+    } else if (v->req < 0 && v->tq >= 0) {
+        preconnect_fail(e, v, cls, err);
+    } else {
+        conn_close(e, v);
+    }
+}
+
+/* --- https: the connection's bytes through tls/ ------------------------------------------ */
+
+static void tls_failed(struct engine *e, struct vu *v, const char *why, int64_t now)
+{
+    struct metrics *m = req_metrics(e, v, v->req >= 0 ? v->req : 0);
+    snprintf(m->tls_reason, sizeof m->tls_reason, "%s", why && *why ? why : "TLS error");
+    if (v->cstate == C_TLS) {
+        /* A server that refuses handshakes is not hammered: back off as
+         * after a refused connect. */
+        backoff_grow(v);
+        if (!e->ever_handshook && ++e->tls_failures >= e->nvus && !e->fatal[0]) {
+            bool verify = strncmp(m->tls_reason, "certificate verification", 24) == 0;
+            snprintf(e->fatal, sizeof e->fatal, "TLS: %s%s", m->tls_reason,
+                     verify ? " (trust its CA with --cacert FILE, or skip verification with --insecure)" : "");
+        }
+    }
+    conn_failed(e, v, ERR_TLS, EPROTO, now);
+}
+
+/* The handshake is done: the connection is ready for requests. */
+static void tls_established(struct engine *e, struct vu *v, int64_t now)
+{
+    struct metrics *m = req_metrics(e, v, v->req >= 0 ? v->req : 0);
+    m->handshakes++;
+    if (tls_resumed(v->tls))
+        m->resumed++;
+    hist_record(&m->tls_handshaking, ns_to_us(now - v->t_tcp));
+    snprintf(m->tls_protocol, sizeof m->tls_protocol, "%s", tls_protocol(v->tls));
+    e->ever_handshook = true;
+    v->cstate = C_OPEN;
+    v->ready = now;
+    deadline_clear(e, v);
+    if (v->req >= 0)
+        req_send(e, v, now);
+}
+
+/* Encrypt what the request in flight has left to send, as far as the TLS
+ * output buffer takes it (one record, ~16 KiB). Small pieces (the head, a
+ * short body) are gathered into one record; large ones are encrypted where
+ * they are, so a shared 1 MiB body is never copied. false when it failed. */
+static bool tls_pump(struct engine *e, struct vu *v, int64_t now)
+{
+    if (v->cstate != C_OPEN || v->state != VU_BUSY || v->req < 0)
+        return true;
+    uint8_t *stage = e->plain + TLS_PLAIN;
+    while (v->send_off < v->send_total) {
+        size_t skip = v->send_off;
+        int i = 0;
+        while (skip >= v->iov[i].iov_len) {
+            skip -= v->iov[i].iov_len;
+            i++;
+        }
+        const uint8_t *p = (const uint8_t *)v->iov[i].iov_base + skip;
+        size_t len = v->iov[i].iov_len - skip;
+        if (len < TLS_STAGE) {
+            size_t n = 0;
+            for (; i < v->send_n && n < TLS_STAGE; i++, skip = 0) {
+                size_t take = v->iov[i].iov_len - skip;
+                if (take > TLS_STAGE - n)
+                    take = TLS_STAGE - n;
+                memcpy(stage + n, (const uint8_t *)v->iov[i].iov_base + skip, take);
+                n += take;
+            }
+            p = stage;
+            len = n;
+        }
+        ssize_t w = tls_write(v->tls, p, len);
+        if (w < 0) {
+            tls_failed(e, v, tls_error(v->tls), now);
+            return false;
+        }
+        if (w == 0)
+            break; /* the output is full: the send's completion goes on */
+        v->send_off += (size_t)w;
+    }
+    return true;
+}
+
+/* Send what is encrypted, one send in flight per connection (two sends on
+ * one socket could interleave). Always reported: its completion frees the
+ * output buffer. */
+static void tls_flush(struct engine *e, struct vu *v)
+{
+    if (v->tls_sending || (v->cstate != C_OPEN && v->cstate != C_TLS))
+        return;
+    size_t len;
+    const uint8_t *p = tls_pending(v->tls, &len);
+    if (!len)
+        return;
+    v->tls_sending = true;
+    ring_send(&e->ring, vu_idx(e, v), v->gen, p, len, false);
+}
+
+static bool on_plain(struct engine *e, struct vu *v, const uint8_t *data, uint32_t len, int64_t now);
+static void on_eof(struct engine *e, struct vu *v, int64_t now);
+
+/* Move a TLS connection on after ciphertext arrived or a send completed:
+ * decrypt what there is (driving the handshake until it is done) and hand
+ * it to the HTTP parser, then encrypt and send what the request has left. */
+static void tls_progress(struct engine *e, struct vu *v, int64_t now)
+{
+    struct tls_conn *t = v->tls;
+    for (;;) {
+        bool handshaking = v->cstate == C_TLS;
+        int n = tls_read(t, e->plain, TLS_PLAIN);
+        if (handshaking && tls_handshake_done(t)) {
+            tls_established(e, v, now);
+            if (v->cstate != C_OPEN)
+                return; /* the request could not be sent */
+        }
+        if (n > 0) {
+            on_plain(e, v, e->plain, (uint32_t)n, now);
+            if (v->cstate != C_OPEN)
+                return; /* the response closed it, or bytes nobody asked for */
+            continue;
+        }
+        if (n == TLS_WANT)
+            break;
+        if (n == TLS_CLOSED) {
+            on_eof(e, v, now); /* close_notify: the server's end of the stream */
+            return;
+        }
+        tls_failed(e, v, tls_error(t), now);
+        return;
+    }
+    if (tls_pump(e, v, now))
+        tls_flush(e, v);
+}
+
+/* A TLS send completed. */
+static void tls_sent(struct engine *e, struct vu *v, int res, int64_t now);
+
 /* --- completions ---------------------------------------------------------------------- */
 
 static void on_connect(struct engine *e, struct vu *v, int res, int64_t now)
@@ -998,6 +1165,20 @@ static void on_connect(struct engine *e, struct vu *v, int res, int64_t now)
     m->connects++;
     hist_record(&m->connecting, ns_to_us(now - v->t_conn));
     ring_recv(&e->ring, vu_idx(e, v), v->gen);
+    if (sc_of(e, v)->p->tls) {
+        /* The handshake runs within the same deadline as the connect. */
+        v->cstate = C_TLS;
+        v->t_tcp = now;
+        if (tls_conn_new(&v->tls, e->cfg.tls, sc_of(e, v)->p->server_name) != 0) {
+            v->tls = NULL;
+            struct metrics *mm = req_metrics(e, v, v->req >= 0 ? v->req : 0);
+            snprintf(mm->tls_reason, sizeof mm->tls_reason, "out of memory for a TLS connection");
+            conn_failed(e, v, ERR_TLS, ENOMEM, now);
+            return;
+        }
+        tls_progress(e, v, now); /* the ClientHello */
+        return;
+    }
     deadline_clear(e, v);
     if (v->req >= 0)
         req_send(e, v, now);
@@ -1011,66 +1192,128 @@ static void keep_bytes(struct vu *v, const uint8_t *data, uint32_t len)
     v->kept += n;
 }
 
+/* Response bytes (decrypted, for https) for the VU's request. true when the
+ * response needs more; false when it ended, failed, or was not asked for. */
+static bool on_plain(struct engine *e, struct vu *v, const uint8_t *data, uint32_t len, int64_t now)
+{
+    if (v->state != VU_BUSY) {
+        /* Bytes nobody asked for: the stream can no longer be framed. */
+        conn_close(e, v);
+        return false;
+    }
+    struct metrics *m = req_metrics(e, v, v->req);
+    if (!v->tls)
+        m->bytes_recv += len; /* https counts the ciphertext, as it arrives */
+    if (!v->got_first) {
+        v->got_first = true;
+        v->t_first = now;
+    }
+    const struct plan_request *rq = &sc_of(e, v)->p->reqs[v->req];
+    if (v->body && (rq->keep_body || rq->keep_head))
+        keep_bytes(v, data, len);
+    size_t used;
+    enum http_rc rc = http_resp_feed(&v->resp, data, len, &used);
+    if (rc == HTTP_PARTIAL)
+        return true;
+    if (rc == HTTP_DONE) {
+        bool extra = used < len;
+        req_complete(e, v, now);
+        if (extra)
+            conn_close(e, v); /* bytes after the response: unsolicited */
+        vu_step(e, v, now);
+        return false;
+    }
+    req_fail(e, v, ERR_PARSE, 0, now);
+    vu_step(e, v, now);
+    return false;
+}
+
+/* The server closed: that completes a close-delimited body, fails a request
+ * in flight, and on an idle connection is just a close. */
+static void on_eof(struct engine *e, struct vu *v, int64_t now)
+{
+    if (v->cstate == C_TLS) {
+        tls_failed(e, v, "the server closed the connection during the TLS handshake", now);
+        return;
+    }
+    if (v->state == VU_BUSY) {
+        if (http_resp_eof(&v->resp) == HTTP_DONE) {
+            req_complete(e, v, now);
+            conn_close(e, v);
+        } else {
+            req_fail(e, v, ERR_RESET, ECONNRESET, now);
+        }
+        vu_step(e, v, now);
+    } else {
+        conn_close(e, v);
+    }
+}
+
 static void on_recv(struct engine *e, struct vu *v, const struct ring_event *ev, int64_t now)
 {
     if (ev->res > 0) {
-        if (v->state != VU_BUSY) {
-            /* Bytes nobody asked for: the stream can no longer be framed. */
-            conn_close(e, v);
-            return;
-        }
-        struct metrics *m = req_metrics(e, v, v->req);
-        m->bytes_recv += ev->len;
-        if (!v->got_first) {
-            v->got_first = true;
-            v->t_first = now;
-        }
-        const struct plan_request *rq = &sc_of(e, v)->p->reqs[v->req];
-        if (v->body && (rq->keep_body || rq->keep_head))
-            keep_bytes(v, ev->data, ev->len);
-        size_t used;
-        enum http_rc rc = http_resp_feed(&v->resp, ev->data, ev->len, &used);
-        if (rc == HTTP_PARTIAL) {
-            /* more to come */
-        } else if (rc == HTTP_DONE) {
-            bool extra = used < ev->len;
-            req_complete(e, v, now);
-            if (extra)
-                conn_close(e, v); /* bytes after the response: unsolicited */
-            vu_step(e, v, now);
-            return;
-        } else {
-            req_fail(e, v, ERR_PARSE, 0, now);
-            vu_step(e, v, now);
+        if (v->tls) {
+            req_metrics(e, v, v->req >= 0 ? v->req : 0)->bytes_recv += ev->len;
+            if (tls_feed(v->tls, ev->data, ev->len) != 0)
+                tls_failed(e, v, tls_error(v->tls), now);
+            else
+                tls_progress(e, v, now);
+            if (v->cstate != C_OPEN && v->cstate != C_TLS)
+                return;
+        } else if (!on_plain(e, v, ev->data, ev->len, now)) {
             return;
         }
     } else if (ev->res == 0) {
-        /* The server closed: that completes a close-delimited body, fails a
-         * request in flight, and on an idle connection is just a close. */
-        if (v->state == VU_BUSY) {
-            if (http_resp_eof(&v->resp) == HTTP_DONE) {
-                req_complete(e, v, now);
-                conn_close(e, v);
-            } else {
-                req_fail(e, v, ERR_RESET, ECONNRESET, now);
-            }
-            vu_step(e, v, now);
-        } else {
-            conn_close(e, v);
-        }
+        on_eof(e, v, now);
         return;
     } else if (ev->res != -ENOBUFS) {
-        if (v->state == VU_BUSY) {
-            req_fail(e, v, classify(-ev->res), -ev->res, now);
-            vu_step(e, v, now);
-        } else {
+        if (v->cstate == C_TLS || (v->state == VU_BUSY && v->req >= 0))
+            conn_failed(e, v, classify(-ev->res), -ev->res, now);
+        else
             conn_close(e, v);
-        }
         return;
     }
     /* A multishot receive ends on -ENOBUFS (every buffer in use): re-arm. */
-    if (!ev->more && v->cstate == C_OPEN)
+    if (!ev->more && (v->cstate == C_OPEN || v->cstate == C_TLS))
         ring_recv(&e->ring, vu_idx(e, v), v->gen);
+}
+
+/* The slot's close completed: the VU may connect again. With a TLS send
+ * still in flight (cancelled, but its completion not seen yet), the output
+ * buffer it reads must outlive it: the close finishes at that completion. */
+static void conn_closed(struct engine *e, struct vu *v, int64_t now)
+{
+    if (v->tls_sending) {
+        v->close_seen = true;
+        return;
+    }
+    v->close_seen = false;
+    if (v->tls) {
+        tls_conn_free(v->tls);
+        v->tls = NULL;
+    }
+    v->gen++;
+    v->cstate = C_DOWN;
+    if (v->state == VU_CONNECT && v->req >= 0)
+        conn_connect(e, v, now); /* a request was waiting for this close */
+}
+
+static void tls_sent(struct engine *e, struct vu *v, int res, int64_t now)
+{
+    v->tls_sending = false;
+    if (v->close_seen) {
+        conn_closed(e, v, now);
+        return;
+    }
+    if (v->cstate != C_OPEN && v->cstate != C_TLS)
+        return; /* closing: the close's completion follows */
+    if (res <= 0) {
+        conn_failed(e, v, res < 0 ? classify(-res) : ERR_OTHER, res < 0 ? -res : EIO, now);
+        return;
+    }
+    req_metrics(e, v, v->req >= 0 ? v->req : 0)->bytes_sent += (uint64_t)res;
+    tls_consumed(v->tls, (size_t)res);
+    tls_progress(e, v, now);
 }
 
 static void on_event(void *ctx, const struct ring_event *ev)
@@ -1089,6 +1332,10 @@ static void on_event(void *ctx, const struct ring_event *ev)
         } else {
             vu_step(e, v, now);
         }
+        return;
+    }
+    if (ev->op == RING_OP_SEND && v->tls_sending) {
+        tls_sent(e, v, ev->res, now); /* its generation is v's: a close waits for it */
         return;
     }
     if (ev->op == RING_OP_SEND && v->bulk_sending) {
@@ -1119,7 +1366,7 @@ static void on_event(void *ctx, const struct ring_event *ev)
             on_connect(e, v, ev->res, now);
         break;
     case RING_OP_RECV:
-        if (v->cstate == C_OPEN)
+        if (v->cstate == C_OPEN || v->cstate == C_TLS)
             on_recv(e, v, ev, now);
         break;
     case RING_OP_SEND: /* only failures are reported */
@@ -1133,10 +1380,7 @@ static void on_event(void *ctx, const struct ring_event *ev)
         }
         break;
     case RING_OP_CLOSE:
-        v->gen++;
-        v->cstate = C_DOWN;
-        if (v->state == VU_CONNECT && v->req >= 0)
-            conn_connect(e, v, now); /* a request was waiting for this close */
+        conn_closed(e, v, now);
         break;
     default:
         break;
@@ -1298,6 +1542,13 @@ int engine_init(struct engine *e, const struct engine_config *cfg)
             }
         }
     e->bulkq = calloc(e->nvus ? e->nvus : 1, sizeof *e->bulkq);
+    if (cfg->tls && !(e->plain = malloc(TLS_PLAIN + TLS_STAGE)))
+        goto oom;
+    if (pl->any_tls && !cfg->tls) {
+        snprintf(e->fatal, sizeof e->fatal, "an https target needs a TLS context (internal error)");
+        engine_free(e);
+        return -EINVAL;
+    }
     e->slab = calloc(slab ? slab : 1, 1);
     if (!e->vus || !e->slab || !e->bulkq)
         goto oom;
@@ -1389,6 +1640,10 @@ void engine_free(struct engine *e)
     if (e->ring.br)
         ring_exit(&e->ring);
     e->ring.br = NULL;
+    for (uint32_t i = 0; e->vus && i < e->nvus; i++) {
+        tls_conn_free(e->vus[i].tls); /* the ring is gone: nothing reads their buffers */
+        e->vus[i].tls = NULL;
+    }
     for (int s = 0; s < e->nsc; s++) {
         if (e->m)
             scenario_metrics_free(&e->m[s]);
@@ -1411,6 +1666,8 @@ void engine_free(struct engine *e)
     free(e->tq);
     free(e->bulkq);
     free(e->slab);
+    free(e->plain);
+    e->plain = NULL;
     e->sc = NULL;
     e->m = NULL;
     e->vus = NULL;

@@ -26,6 +26,7 @@
 #include "blaster/plan.h"
 #include "ring/ring.h"
 #include "ring/worker.h"
+#include "tls/tls.h"
 
 struct engine_config {
     const struct plan *plan;
@@ -35,6 +36,7 @@ struct engine_config {
     int      sigfigs;
     uint64_t seed;
     bool     snapshots;    /* the main thread asks for snapshots (abortOnFail thresholds) */
+    struct tls_ctx *tls;   /* https scenarios' context, this worker's alone; NULL without https */
 };
 
 /* A snapshot of the worker's metrics, for thresholds that abort the run:
@@ -82,6 +84,9 @@ struct engine {
     bool                 ever_connected;
     uint32_t             connect_failures;
     uint32_t             open_conns;
+    bool                 ever_handshook;
+    uint32_t             tls_failures;
+    uint8_t             *plain;     /* https: decrypted bytes on their way to the parser */
     char                 fatal[256];
     struct worker_cpu    cpu_start, cpu_end;
     int64_t              wall_start, wall_end;

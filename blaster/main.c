@@ -55,6 +55,43 @@ static int read_file(const char *path, uint8_t **data, size_t *len, char *err, s
     return 0;
 }
 
+/* The TLS flags over the plan's settings (the file's `tls:` in run mode),
+ * then one context made and dropped, so that a CA file, certificate or key
+ * that cannot be loaded is a usage error before anything starts. */
+static int tls_setup(struct plan *p, const struct cli_tls *t, char *err, size_t errlen)
+{
+    if (t->insecure)
+        p->tls.insecure = true;
+    if (t->no_resume)
+        p->tls.resume = false;
+    if (t->cacert)
+        p->tls.cafile = t->cacert;
+    if (t->cert) {
+        p->tls.certfile = t->cert;
+        p->tls.keyfile = t->key;
+    }
+    if (t->min_version)
+        p->tls.min_version = t->min_version;
+    if (t->max_version)
+        p->tls.max_version = t->max_version;
+    for (int i = 0; t->server_name && i < p->nsc; i++)
+        p->sc[i].server_name = t->server_name;
+    if (!p->any_tls) {
+        if (t->insecure || t->no_resume || t->cacert || t->cert || t->min_version || t->max_version ||
+            t->server_name)
+            fprintf(stderr, "blaster: note: the TLS options do nothing here: no target is https://\n");
+        return 0;
+    }
+    char why[256];
+    struct tls_ctx *c;
+    if (tls_ctx_new(&c, &p->tls, why, sizeof why) != 0) {
+        snprintf(err, errlen, "TLS: %s", why);
+        return -1;
+    }
+    tls_ctx_free(c);
+    return 0;
+}
+
 /* Quick mode is a plan of one request: closed model = constant-vus with one
  * VU per connection; -R = constant-arrival-rate over -c VUs, whose due
  * requests wait in a bounded queue when every VU is busy. */
@@ -82,10 +119,6 @@ static int quick_mode(int argc, char **argv)
         fprintf(stderr, "blaster: %s\n", err);
         return 1;
     }
-    if (url.https) {
-        fprintf(stderr, "blaster: %s: https:// is not supported yet (plain http:// only)\n", cli.url);
-        return 1;
-    }
     uint8_t *body = NULL;
     size_t body_len = 0;
     if (cli.body_file && read_file(cli.body_file, &body, &body_len, err, sizeof err) != 0) {
@@ -104,6 +137,12 @@ static int quick_mode(int argc, char **argv)
     struct plan plan;
     if (plan_quick(&plan, &url, &sa, salen, cli.method, hn, hv, cli.nheaders, body, body_len, err, sizeof err) != 0) {
         fprintf(stderr, "blaster: %s\n", err);
+        free(body);
+        return 1;
+    }
+    if (tls_setup(&plan, &cli.tls, err, sizeof err) != 0) {
+        fprintf(stderr, "blaster: %s\n", err);
+        plan_free(&plan);
         free(body);
         return 1;
     }
@@ -197,6 +236,12 @@ static int run_mode(int argc, char **argv)
     struct plan plan;
     if (plan_compile(&sf, &plan, err, sizeof err) != 0) {
         fprintf(stderr, "blaster run: %s\n", err);
+        scenario_free(&sf);
+        return 1;
+    }
+    if (tls_setup(&plan, &cr.tls, err, sizeof err) != 0) {
+        fprintf(stderr, "blaster run: %s\n", err);
+        plan_free(&plan);
         scenario_free(&sf);
         return 1;
     }

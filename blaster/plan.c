@@ -832,10 +832,9 @@ static int scenario_target(struct cc *c, int idx)
         errf(c, s->pos, "scenario '%s': target: %s", s->name, uerr);
         return -1;
     }
-    if (ps->url.https) {
-        errf(c, s->pos, "scenario '%s': target '%s': https targets are not supported yet", s->name, target);
-        return -1;
-    }
+    ps->tls = ps->url.https;
+    ps->server_name = c->sf->tls.server_name ? c->sf->tls.server_name : ps->url.host;
+    c->p->any_tls |= ps->tls;
     if (strchr(ps->url.path, '?')) {
         errf(c, s->pos, "scenario '%s': target '%s': a query in the target is not supported "
              "(put it in the steps' paths)", s->name, target);
@@ -924,6 +923,20 @@ int plan_compile(const struct scenario_file *sf, struct plan *out, char *err, si
         if (end > out->end_ns)
             out->end_ns = end;
     }
+    /* The file's `tls:`, its files next to the scenario file like a body's. */
+    const char *files[3] = { sf->tls.cacert, sf->tls.cert, sf->tls.key };
+    for (int i = 0; i < 3; i++) {
+        if (files[i] && !(out->tls_files_[i] = body_file_path(sf, files[i]))) {
+            snprintf(err, errlen, "%s: out of memory", sf->path ? sf->path : "<scenario>");
+            plan_free(out);
+            return -1;
+        }
+    }
+    out->tls = (struct tls_config){
+        .insecure = sf->tls.insecure, .resume = sf->tls.resume,
+        .cafile = out->tls_files_[0], .certfile = out->tls_files_[1], .keyfile = out->tls_files_[2],
+        .min_version = sf->tls.min_version, .max_version = sf->tls.max_version,
+    };
     return 0;
 }
 
@@ -945,6 +958,10 @@ int plan_quick(struct plan *out, const struct url *u, const struct sockaddr_stor
     ps->src = &pv->quick;
     ps->name = strdup("default");
     ps->url = *u;
+    ps->tls = u->https;
+    ps->server_name = ps->url.host; /* main.c may point it at --server-name */
+    out->any_tls = u->https;
+    out->tls.resume = true;
     if (sa && salen <= sizeof ps->addr) {
         memcpy(&ps->addr, sa, salen);
         ps->addrlen = salen;
@@ -1035,6 +1052,8 @@ void plan_free(struct plan *p)
         free(ps->hls);
     }
     free(p->sc);
+    for (int i = 0; i < 3; i++)
+        free(p->tls_files_[i]);
     struct plan_priv *pv = p->priv_;
     if (pv) {
         for (struct blob *b = pv->blobs, *nb; b; b = nb) {

@@ -13,6 +13,7 @@
 #include "blaster/scenario.h"
 #include "blaster/template.h"
 #include "blaster/url.h"
+#include "tls/tls.h"
 
 /* The VU program. A VU runs ops from 0 to OP_END once per iteration. */
 enum op_kind {
@@ -80,6 +81,8 @@ struct plan_scenario {
     char    *name;
     const struct scenario *src;   /* executor settings */
     struct url url;               /* the target */
+    bool     tls;                 /* https: connections go through tls/ */
+    const char *server_name;      /* SNI and the name to verify: tls.server_name, else url.host */
     struct sockaddr_storage addr;
     socklen_t addrlen;
     struct op *ops;
@@ -106,6 +109,9 @@ struct plan {
     int      nsc;
     const struct scenario_file *file;  /* NULL in quick mode */
     int64_t  end_ns;                   /* latest start_time + duration + graceful_stop */
+    bool     any_tls;                  /* some scenario targets https: workers need a tls_ctx */
+    struct tls_config tls;             /* the file's `tls:` (paths next to the file), then flags */
+    char    *tls_files_[3];            /* private: cafile, certfile, keyfile as resolved */
     void    *priv_;                    /* private: shared bodies, quick mode's scenario */
 };
 

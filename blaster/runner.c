@@ -82,12 +82,34 @@ int runner_run(const struct plan *p, const struct runner_opts *o, struct run_res
         snprintf(r->fatal, sizeof r->fatal, "out of memory");
         return -1;
     }
+    /* A TLS context per worker (each has its own session cache), made here
+     * because loading the system's CA store takes milliseconds the start of
+     * the schedule should not wait for. */
+    struct tls_ctx **tls = NULL;
+    if (p->any_tls) {
+        tls = calloc((size_t)nw, sizeof *tls);
+        char terr[256] = "out of memory";
+        for (int i = 0; tls && i < nw; i++) {
+            if (tls_ctx_new(&tls[i], &p->tls, terr, sizeof terr) != 0) {
+                for (int j = 0; j < i; j++)
+                    tls_ctx_free(tls[j]);
+                free(tls);
+                tls = NULL;
+            }
+        }
+        if (!tls) {
+            snprintf(r->fatal, sizeof r->fatal, "TLS: %s", terr);
+            free(ws);
+            return -1;
+        }
+    }
     pthread_barrier_t ready;
     pthread_barrier_init(&ready, NULL, (unsigned)nw + 1);
     int64_t origin = ring_now() + 20 * 1000000LL; /* time for every ring to be made */
     for (int i = 0; i < nw; i++) {
         ws[i].cfg = (struct engine_config){ .plan = p, .worker = i, .nworkers = nw, .origin_ns = origin,
                                             .sigfigs = o->sigfigs, .snapshots = o->check != NULL,
+                                            .tls = tls ? tls[i] : NULL,
                                             .seed = 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1) };
         ws[i].ready = &ready;
         ws[i].stop = &stop_flag;
@@ -217,6 +239,9 @@ int runner_run(const struct plan *p, const struct runner_opts *o, struct run_res
     hist_free(&lag);
     for (int i = 0; i < nw; i++)
         engine_free(&ws[i].e);
+    for (int i = 0; tls && i < nw; i++)
+        tls_ctx_free(tls[i]); /* after the engines: their connections go first */
+    free(tls);
     free(ws);
     pthread_barrier_destroy(&ready);
     return 0;

@@ -1910,11 +1910,63 @@ static int parse_trend_stats(struct ld *ld, const yaml_node_t *n, const char *ke
 
 /* ---------------------------------------------------------------- top level */
 
-enum { TK_TARGET, TK_DEFAULTS, TK_THRESHOLDS, TK_TREND_STATS, TK_SCENARIOS, TK_N };
+enum { TK_TARGET, TK_DEFAULTS, TK_THRESHOLDS, TK_TREND_STATS, TK_SCENARIOS, TK_TLS, TK_N };
 static const struct keydef top_keys[TK_N] = {
     {"target", NULL}, {"defaults", NULL}, {"thresholds", NULL}, {"summary_trend_stats", "summaryTrendStats"},
-    {"scenarios", NULL},
+    {"scenarios", NULL}, {"tls", NULL},
 };
+
+/* "1.2", "1.3" (or tls1.2, TLSv1.3) → 12, 13. */
+static int get_tls_version(struct ld *ld, const yaml_node_t *n, const char *key, int *out)
+{
+    char b1[SHOW_MAX + 8];
+    const char *s = text_of(ld, n, key, "1.2 or 1.3");
+    if (!s)
+        return -1;
+    const char *v = s;
+    if (!strncasecmp(v, "tlsv", 4))
+        v += 4;
+    else if (!strncasecmp(v, "tls", 3))
+        v += 3;
+    if (!strcmp(v, "1.2"))
+        *out = 12;
+    else if (!strcmp(v, "1.3"))
+        *out = 13;
+    else
+        return fail(ld, n, "'%s': expected 1.2 or 1.3 (blaster speaks TLS 1.2 and 1.3 only), got %s", key,
+                    got(b1, sizeof(b1), n, s));
+    return 0;
+}
+
+static int parse_tls(struct ld *ld, const yaml_node_t *n)
+{
+    enum { K_INSECURE, K_CACERT, K_CERT, K_KEY, K_MIN, K_MAX, K_RESUME, K_SNI, K_N };
+    static const struct keydef keys[K_N] = {
+        {"insecure", "insecureSkipTLSVerify"}, {"cacert", NULL}, {"cert", NULL}, {"key", NULL},
+        {"min_version", NULL}, {"max_version", NULL}, {"resume", NULL}, {"server_name", NULL},
+    };
+    struct scenario_file *sf = ld->sf;
+    yaml_node_t *v[K_N], *k[K_N];
+    if (need_map(ld, n, "tls", "a mapping like {cacert: ca.pem, min_version: 1.2}") < 0 ||
+        map_keys(ld, n, keys, K_N, BIT(K_N) - 1, "in 'tls'", v, k) < 0)
+        return -1;
+    sf->tls.pos = pos_of(n);
+    if ((v[K_INSECURE] && get_bool(ld, v[K_INSECURE], raw(k[K_INSECURE]), &sf->tls.insecure) < 0) ||
+        (v[K_RESUME] && get_bool(ld, v[K_RESUME], "resume", &sf->tls.resume) < 0) ||
+        (v[K_CACERT] && get_str(ld, v[K_CACERT], "cacert", "a PEM file", false, false, &sf->tls.cacert) < 0) ||
+        (v[K_CERT] && get_str(ld, v[K_CERT], "cert", "a PEM file", false, false, &sf->tls.cert) < 0) ||
+        (v[K_KEY] && get_str(ld, v[K_KEY], "key", "a PEM file", false, false, &sf->tls.key) < 0) ||
+        (v[K_SNI] && get_str(ld, v[K_SNI], "server_name", "a host name", false, false, &sf->tls.server_name) < 0) ||
+        (v[K_MIN] && get_tls_version(ld, v[K_MIN], "min_version", &sf->tls.min_version) < 0) ||
+        (v[K_MAX] && get_tls_version(ld, v[K_MAX], "max_version", &sf->tls.max_version) < 0))
+        return -1;
+    if (!v[K_CERT] != !v[K_KEY])
+        return fail(ld, v[K_CERT] ? k[K_CERT] : k[K_KEY], "'tls': a client certificate needs both 'cert' and 'key'");
+    if (sf->tls.min_version && sf->tls.max_version && sf->tls.min_version > sf->tls.max_version)
+        return fail(ld, v[K_MIN], "'tls': min_version 1.%d is above max_version 1.%d", sf->tls.min_version % 10,
+                    sf->tls.max_version % 10);
+    return 0;
+}
 
 static int parse_defaults(struct ld *ld, const yaml_node_t *n)
 {
@@ -1951,6 +2003,7 @@ static int parse_file(struct ld *ld, const yaml_node_t *root)
                               "scenarios: {browse: {executor: constant-vus, duration: 1m, flow: [...]}})");
     sf->defaults.timeout_ns = 60 * NS_PER_S;
     sf->defaults.discard_bodies = true;
+    sf->tls.resume = true;
 
     /* Outside a scenario, the slots of every scenario are runtime slots. */
     if (collect_runtime(ld, v[TK_SCENARIOS], 0) < 0)
@@ -1960,6 +2013,8 @@ static int parse_file(struct ld *ld, const yaml_node_t *root)
         check_url(ld, v[TK_TARGET], "target", &sf->target) < 0)
         return -1;
     if (v[TK_DEFAULTS] && parse_defaults(ld, v[TK_DEFAULTS]) < 0)
+        return -1;
+    if (v[TK_TLS] && parse_tls(ld, v[TK_TLS]) < 0)
         return -1;
     if (v[TK_THRESHOLDS] && parse_thresholds(ld, v[TK_THRESHOLDS]) < 0)
         return -1;

@@ -152,6 +152,15 @@ struct scenario_file {
         struct kv *tags;
         int        ntags;
     } defaults;
+    struct {                        /* `tls:`, for https targets */
+        bool     insecure;          /* skip certificate verification (k6's insecureSkipTLSVerify) */
+        bool     resume;            /* resume sessions on reconnect (default true) */
+        char    *cacert;            /* PEM bundle to trust instead of the system store, or NULL */
+        char    *cert, *key;        /* client certificate and key (PEM), or NULL */
+        char    *server_name;       /* SNI and the name to verify, instead of the target's host */
+        int      min_version, max_version; /* 0 (1.2..1.3), 12 or 13 */
+        struct srcpos pos;
+    } tls;
     struct threshold_spec *thresholds;
     int      nthresholds;
     char   **summary_trend_stats;   /* NULL: k6's default list */

@@ -440,6 +440,68 @@ static void test_run(void **state)
     assert_true(r.help);
 }
 
+/* The TLS flags, the same in quick mode and in `run`. */
+static void test_tls_flags(void **state)
+{
+    (void)state;
+    static struct cli c;
+    char err[256];
+    char *q[] = { "blaster", "-k", "--cacert", "ca.pem", "--cert=c.pem", "--key", "c.key", "--tls-min", "1.2",
+                  "--tls-max=TLSv1.3", "--no-resume", "--server-name", "api.example", "https://127.0.0.1:8443/" };
+    assert_int_equal(cli_parse(14, q, &c, err, sizeof err), 0);
+    assert_true(c.tls.insecure);
+    assert_true(c.tls.no_resume);
+    assert_string_equal(c.tls.cacert, "ca.pem");
+    assert_string_equal(c.tls.cert, "c.pem");
+    assert_string_equal(c.tls.key, "c.key");
+    assert_string_equal(c.tls.server_name, "api.example");
+    assert_int_equal(c.tls.min_version, 12);
+    assert_int_equal(c.tls.max_version, 13);
+    assert_string_equal(c.url, "https://127.0.0.1:8443/");
+    char *none[] = { "blaster", "https://h/" };
+    assert_int_equal(cli_parse(2, none, &c, err, sizeof err), 0);
+    assert_false(c.tls.insecure);
+    assert_false(c.tls.no_resume);
+    assert_null(c.tls.cacert);
+    assert_int_equal(c.tls.min_version, 0);
+
+    struct cli_run r;
+    char *run[] = { "run", "f.yaml", "--insecure", "--cacert=ca.pem", "--tls-max", "1.2", "-k", "--no-resume" };
+    assert_int_equal(cli_run_parse(8, run, &r, err, sizeof err), 0);
+    assert_string_equal(r.file, "f.yaml");
+    assert_true(r.tls.insecure);
+    assert_true(r.tls.no_resume);
+    assert_string_equal(r.tls.cacert, "ca.pem");
+    assert_int_equal(r.tls.max_version, 12);
+
+    static const struct { int argc; char *argv[6]; const char *want; } bad[] = {
+        { 4, { "blaster", "--tls-min", "1.1", "https://h/" }, "--tls-min: expected 1.2 or 1.3, got '1.1'" },
+        { 4, { "blaster", "--cert", "c.pem", "https://h/" }, "--cert needs --key too" },
+        { 4, { "blaster", "--key", "c.key", "https://h/" }, "--key needs --cert too" },
+        { 6, { "blaster", "--tls-min", "1.3", "--tls-max", "1.2", "https://h/" },
+          "--tls-min 1.3 is above --tls-max 1.2" },
+        { 2, { "blaster", "--cacert" }, "--cacert: missing value" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = 0;
+        assert_int_equal(cli_parse(bad[i].argc, (char **)bad[i].argv, &c, err, sizeof err), -1);
+        if (!strstr(err, bad[i].want))
+            fail_msg("case %zu: want '%s' in '%s'", i, bad[i].want, err);
+    }
+    static const struct { int argc; char *argv[4]; const char *want; } bad_run[] = {
+        { 3, { "run", "f.yaml", "--cacert" }, "--cacert: expected a file name" },
+        { 4, { "run", "f.yaml", "--tls-max", "3" }, "--tls-max: expected 1.2 or 1.3, got '3'" },
+        { 3, { "run", "f.yaml", "--insecure=yes" }, "--insecure takes no value" },
+        { 4, { "run", "f.yaml", "--key", "k.pem" }, "--key needs --cert too" },
+    };
+    for (size_t i = 0; i < sizeof bad_run / sizeof bad_run[0]; i++) {
+        err[0] = 0;
+        assert_int_equal(cli_run_parse(bad_run[i].argc, (char **)bad_run[i].argv, &r, err, sizeof err), -1);
+        if (!strstr(err, bad_run[i].want))
+            fail_msg("run case %zu: want '%s' in '%s'", i, bad_run[i].want, err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_reparse_resets),
         cmocka_unit_test(test_usage),
         cmocka_unit_test(test_run),
+        cmocka_unit_test(test_tls_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -673,12 +673,59 @@ static void test_error_targets(void **state)
     struct scenario sc = {.name = "s", .pos = P(8, 3), .executor = EXEC_CONSTANT_VUS, .vus = 1, .duration_ns = SEC,
                           .flow = flow, .nflow = 1};
     struct scenario_file sf = file("https://127.0.0.1:8443", &sc, 1);
-    expect_error(&sf, "mixed.yaml:8:3: scenario 's': target 'https://127.0.0.1:8443': https targets are not supported yet");
     sf.target = NULL;
     expect_error(&sf, "mixed.yaml:8:3: scenario 's': no target (give `target: http://host:port` at the top of "
                       "the file or in the scenario)");
     sf.target = "ftp://x";
     expect_error(&sf, "mixed.yaml:8:3: scenario 's': target: URL 'ftp://x': unsupported scheme 'ftp' (expected http or https)");
+}
+
+/* https targets: TLS on, SNI from the host unless tls.server_name says
+ * otherwise, and the file's certificate paths next to the scenario file. */
+static void test_https_target(void **state)
+{
+    (void)state;
+    struct step flow[1];
+    flow[0] = req("GET", "/", 3);
+    struct scenario sc[2] = {
+        {.name = "a", .pos = P(8, 3), .executor = EXEC_CONSTANT_VUS, .vus = 1, .duration_ns = SEC,
+         .flow = flow, .nflow = 1},
+        {.name = "b", .pos = P(9, 3), .executor = EXEC_CONSTANT_VUS, .vus = 1, .duration_ns = SEC,
+         .flow = flow, .nflow = 1, .target = "http://127.0.0.1:8080"},
+    };
+    struct scenario_file sf = file("https://localhost:8443", sc, 2);
+    sf.path = "dir/mixed.yaml";
+    sf.tls.resume = true;
+    sf.tls.cacert = "ca.pem";
+    sf.tls.cert = "/abs/client.pem";
+    sf.tls.key = "client.key";
+    sf.tls.min_version = 13;
+    struct plan p;
+    char err[512] = "";
+    assert_int_equal(plan_compile(&sf, &p, err, sizeof err), 0);
+    assert_true(p.any_tls);
+    assert_true(p.sc[0].tls);
+    assert_false(p.sc[1].tls);
+    assert_string_equal(p.sc[0].server_name, "localhost");
+    assert_string_equal(p.tls.cafile, "dir/ca.pem");
+    assert_string_equal(p.tls.certfile, "/abs/client.pem");
+    assert_string_equal(p.tls.keyfile, "dir/client.key");
+    assert_int_equal(p.tls.min_version, 13);
+    assert_true(p.tls.resume);
+    assert_false(p.tls.insecure);
+    plan_free(&p);
+
+    sf.tls.server_name = "api.example";
+    sc[1].target = NULL;
+    assert_int_equal(plan_compile(&sf, &p, err, sizeof err), 0);
+    assert_string_equal(p.sc[0].server_name, "api.example");
+    assert_string_equal(p.sc[1].server_name, "api.example");
+    plan_free(&p);
+
+    sf.target = "http://127.0.0.1:8080";
+    assert_int_equal(plan_compile(&sf, &p, err, sizeof err), 0);
+    assert_false(p.any_tls);
+    plan_free(&p);
 }
 
 static void test_error_foreign_url(void **state)
@@ -984,6 +1031,7 @@ int main(void)
         cmocka_unit_test(test_hls),
         cmocka_unit_test(test_error_unknown_variable),
         cmocka_unit_test(test_error_targets),
+        cmocka_unit_test(test_https_target),
         cmocka_unit_test(test_error_foreign_url),
         cmocka_unit_test(test_error_too_many_captures),
         cmocka_unit_test(test_error_nesting_and_late_failures),

@@ -204,6 +204,19 @@ static const struct bad {
      "x.yaml:2:21: ", "'timeout': must be longer than 0s, got '0'"},
     {"target: http://h\ndefaults: {discard_bodies: maybe}\n" "scenarios:\n  s:\n" CVUS "    flow: [{get: /}]\n",
      "x.yaml:2:28: ", "'discard_bodies': expected true or false, got 'maybe'"},
+    /* tls */
+    {"target: https://h\ntls: yes\n" "scenarios:\n  s:\n" CVUS "    flow: [{get: /}]\n",
+     "x.yaml:2:6: ", "'tls': expected a mapping like {cacert: ca.pem, min_version: 1.2}, got 'yes'"},
+    {"target: https://h\ntls: {min_version: 1.1}\n" "scenarios:\n  s:\n" CVUS "    flow: [{get: /}]\n",
+     "x.yaml:2:20: ", "'min_version': expected 1.2 or 1.3 (blaster speaks TLS 1.2 and 1.3 only), got '1.1'"},
+    {"target: https://h\ntls: {min_version: 1.3, max_version: 1.2}\n" "scenarios:\n  s:\n" CVUS "    flow: [{get: /}]\n",
+     "x.yaml:2:20: ", "'tls': min_version 1.3 is above max_version 1.2"},
+    {"target: https://h\ntls: {cert: c.pem}\n" "scenarios:\n  s:\n" CVUS "    flow: [{get: /}]\n",
+     "x.yaml:2:7: ", "'tls': a client certificate needs both 'cert' and 'key'"},
+    {"target: https://h\ntls: {insecure: sure}\n" "scenarios:\n  s:\n" CVUS "    flow: [{get: /}]\n",
+     "x.yaml:2:17: ", "'insecure': expected true or false, got 'sure'"},
+    {"target: https://h\ntls: {ca_cert: ca.pem}\n" "scenarios:\n  s:\n" CVUS "    flow: [{get: /}]\n",
+     "x.yaml:2:7: ", "unknown key 'ca_cert' in 'tls' (did you mean 'cacert'?"},
     /* thresholds */
     {"target: http://h\nthresholds:\n  http_req_durations: [\"p(95)<500\"]\n" TAIL,
      "x.yaml:3:3: ", "unknown metric 'http_req_durations' (did you mean 'http_req_duration'?)"},
@@ -839,6 +852,41 @@ static const struct scenario *find_scenario(const struct scenario_file *sf, cons
     return NULL;
 }
 
+static void test_tls_block(void **state)
+{
+    (void)state;
+    struct scenario_file sf;
+    load_ok("target: https://127.0.0.1:8443\n"
+            "tls:\n"
+            "  cacert: certs/ca.pem\n"
+            "  cert: client.pem\n"
+            "  key: client.key\n"
+            "  min_version: \"1.2\"\n"
+            "  max_version: TLSv1.3\n"
+            "  resume: false\n"
+            "  server_name: api.example\n"
+            "  insecureSkipTLSVerify: true\n"
+            "scenarios:\n  s: {executor: constant-vus, duration: 1s, flow: [{get: /}]}\n", NULL, 0, &sf);
+    assert_string_equal(sf.tls.cacert, "certs/ca.pem");
+    assert_string_equal(sf.tls.cert, "client.pem");
+    assert_string_equal(sf.tls.key, "client.key");
+    assert_string_equal(sf.tls.server_name, "api.example");
+    assert_int_equal(sf.tls.min_version, 12);
+    assert_int_equal(sf.tls.max_version, 13);
+    assert_false(sf.tls.resume);
+    assert_true(sf.tls.insecure);
+    assert_int_equal(sf.tls.pos.line, 3);
+    scenario_free(&sf);
+    /* without the block: verify, resume, any version */
+    load_ok("target: https://h\nscenarios:\n  s: {executor: constant-vus, duration: 1s, flow: [{get: /}]}\n",
+            NULL, 0, &sf);
+    assert_true(sf.tls.resume);
+    assert_false(sf.tls.insecure);
+    assert_null(sf.tls.cacert);
+    assert_int_equal(sf.tls.min_version, 0);
+    scenario_free(&sf);
+}
+
 static void test_mixed_example(void **state)
 {
     (void)state;
@@ -955,6 +1003,7 @@ int main(void)
         cmocka_unit_test(test_env),
         cmocka_unit_test(test_steps),
         cmocka_unit_test(test_mixed_example),
+        cmocka_unit_test(test_tls_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
