@@ -630,8 +630,14 @@ const char *tls_protocol(const struct tls_conn *t)
 const char *tls_version_string(void)
 {
 #ifdef WOLFSSL_AESNI
-	return "wolfSSL " LIBWOLFSSL_VERSION_STRING " (AES-NI)";
+#define AESNI_NOTE "AES-NI"
 #else
-	return "wolfSSL " LIBWOLFSSL_VERSION_STRING " (no AES-NI)";
+#define AESNI_NOTE "no AES-NI"
 #endif
+#if defined(WOLFSSL_HAVE_SP_ECC) && defined(WOLFSSL_SP_X86_64_ASM)
+#define SP_NOTE ", SP asm"   /* single-precision P-256 etc. in assembly: fast handshakes */
+#else
+#define SP_NOTE ", no SP asm"
+#endif
+	return "wolfSSL " LIBWOLFSSL_VERSION_STRING " (" AESNI_NOTE SP_NOTE ")";
 }

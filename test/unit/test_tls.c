@@ -587,7 +587,8 @@ static void test_version_string(void **state)
 	const char *v = tls_version_string();
 	(void)state;
 	assert_true(strncmp(v, "wolfSSL 5.", 10) == 0);
-	assert_non_null(strstr(v, "AES-NI)"));
+	assert_non_null(strstr(v, "AES-NI"));
+	assert_non_null(strstr(v, "SP asm)"));
 	print_message("    %s\n", v);
 }
 
