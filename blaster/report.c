@@ -213,6 +213,36 @@ void report_counter_line(FILE *f, int indent, int width, const char *name, doubl
         fprintf(f, "%-9.0f %.2f/s\n", count, elapsed > 0 ? count / elapsed : 0);
 }
 
+bool report_tls_seen(uint64_t handshakes, uint64_t tls_errors, const struct hist *tls_handshaking)
+{
+    return handshakes > 0 || tls_errors > 0 ||
+           (tls_handshaking && tls_handshaking->counts && hist_count(tls_handshaking) > 0);
+}
+
+void report_tls_line(FILE *f, int indent, int width, uint64_t handshakes, uint64_t resumed,
+                     const char *protocol, double elapsed)
+{
+    report_name_line(f, indent, width, "tls_handshakes");
+    fprintf(f, "%-9llu %.2f/s  (%llu resumed%s%s)\n", (unsigned long long)handshakes,
+            elapsed > 0 ? (double)handshakes / elapsed : 0, (unsigned long long)resumed,
+            protocol && *protocol ? ", " : "", protocol && *protocol ? protocol : "");
+}
+
+void report_error_causes(FILE *f, int indent, const uint64_t errors[ERR__COUNT],
+                         const int last_errno[ERR__COUNT], const char *tls_reason)
+{
+    for (int e = 0; e < ERR__COUNT; e++) {
+        if (!errors[e])
+            continue;
+        /* A TLS failure's errno (if any) says little ("Input/output error"):
+         * what TLS itself reported (an untrusted certificate, say) says why. */
+        if (e == ERR_TLS && tls_reason && *tls_reason)
+            fprintf(f, "%*s%s: last cause: %s\n", indent, "", err_class_name[e], tls_reason);
+        else if (last_errno[e])
+            fprintf(f, "%*s%s: last cause: %s\n", indent, "", err_class_name[e], strerror(last_errno[e]));
+    }
+}
+
 /* k6's humanizeValue for rates: truncated (not rounded) to two decimals of a
  * percent, with the same two multiplications, so the digits agree with k6's. */
 static const char *fmt_pct(char *buf, size_t n, double frac)
@@ -259,7 +289,7 @@ static void stats_of(const struct plan *p, struct stats *st)
 enum msrc {
     /* per request */
     M_REQS, M_FAILED, M_CHECKS, M_SENT, M_RECV,
-    M_DURATION, M_SERVICE, M_WAITING, M_CONNECTING, M_LAG,
+    M_DURATION, M_SERVICE, M_WAITING, M_CONNECTING, M_TLS_HANDSHAKING, M_TLS_HANDSHAKES, M_LAG,
     /* per scenario */
     M_ITERATIONS, M_DROPPED, M_ITER_DURATION, M_VUS, M_VUS_MAX,
 };
@@ -281,10 +311,12 @@ static const struct mdef mdefs[] = {
     { "http_req_duration",   M_DURATION,      METRIC_TREND,   "time" },
     { "http_req_failed",     M_FAILED,        METRIC_RATE,    "default" },
     { "http_req_service",    M_SERVICE,       METRIC_TREND,   "time" },
+    { "http_req_tls_handshaking", M_TLS_HANDSHAKING, METRIC_TREND, "time" },  /* TLS runs only */
     { "http_req_waiting",    M_WAITING,       METRIC_TREND,   "time" },
     { "http_reqs",           M_REQS,          METRIC_COUNTER, "default" },
     { "iteration_duration",  M_ITER_DURATION, METRIC_TREND,   "time" },
     { "iterations",          M_ITERATIONS,    METRIC_COUNTER, "default" },
+    { "tls_handshakes",      M_TLS_HANDSHAKES, METRIC_COUNTER, "default" },    /* TLS runs only; blaster's */
     { "vus",                 M_VUS,           METRIC_GAUGE,   "default" },
     { "vus_max",             M_VUS_MAX,       METRIC_GAUGE,   "default" },
     { "client_lag",          M_LAG,           METRIC_TREND,   "time" },
@@ -308,6 +340,9 @@ static const struct mdef *mdef_of(enum msrc src)
 }
 
 static bool per_request(enum msrc s) { return s <= M_LAG; }
+
+/* The metrics only a run that did TLS reports (report_tls_seen). */
+static bool tls_only(enum msrc s) { return s == M_TLS_HANDSHAKING || s == M_TLS_HANDSHAKES; }
 
 /* Which requests (or scenarios) a metric merges. */
 struct filter {
@@ -375,6 +410,10 @@ static const struct metrics *slot_next(struct slot_it *it, const struct plan_req
 struct reqsum {
     uint64_t reqs, failed, checks_pass, checks_fail, bytes_sent, bytes_recv;
     uint64_t queued, interrupted, connects;
+    uint64_t handshakes, resumed;
+    uint64_t tls_timed;       /* samples of http_req_tls_handshaking */
+    char     tls_protocol[sizeof ((struct metrics *)0)->tls_protocol];  /* the last one seen, "" none */
+    char     tls_reason[sizeof ((struct metrics *)0)->tls_reason];
     uint64_t status[METRICS_MAX_STATUS];
     uint64_t errors[ERR__COUNT];
     int      last_errno[ERR__COUNT];
@@ -395,6 +434,14 @@ static void reqsum_of(const struct report_input *in, const struct filter *f, str
         s->queued += m->queued;
         s->interrupted += m->interrupted;
         s->connects += m->connects;
+        s->handshakes += m->handshakes;
+        s->resumed += m->resumed;
+        if (m->tls_handshaking.counts)
+            s->tls_timed += hist_count(&m->tls_handshaking);
+        if (m->tls_protocol[0])
+            memcpy(s->tls_protocol, m->tls_protocol, sizeof s->tls_protocol);
+        if (m->tls_reason[0])
+            memcpy(s->tls_reason, m->tls_reason, sizeof s->tls_reason);
         for (int i = 0; i < METRICS_MAX_STATUS; i++)
             s->status[i] += m->status[i];
         for (int e = 0; e < ERR__COUNT; e++) {
@@ -405,6 +452,12 @@ static void reqsum_of(const struct report_input *in, const struct filter *f, str
     }
 }
 
+/* Did the selection do TLS (a handshake, a timed one, or a tls error)? */
+static bool tls_seen(const struct reqsum *s)
+{
+    return report_tls_seen(s->handshakes, s->errors[ERR_TLS], NULL) || s->tls_timed > 0;
+}
+
 static const struct hist *req_hist(const struct metrics *m, enum msrc src, int expected)
 {
     switch (src) {
@@ -412,6 +465,7 @@ static const struct hist *req_hist(const struct metrics *m, enum msrc src, int e
     case M_SERVICE:    return &m->service;
     case M_WAITING:    return &m->waiting;
     case M_CONNECTING: return &m->connecting;
+    case M_TLS_HANDSHAKING: return &m->tls_handshaking;
     case M_LAG:        return &m->lag;
     default:           return NULL;
     }
@@ -522,6 +576,7 @@ static int mval_compute(const struct report_input *in, const struct mdef *d, con
             break;
         case M_SENT: v->count = (double)s->bytes_sent; break;
         case M_RECV: v->count = (double)s->bytes_recv; break;
+        case M_TLS_HANDSHAKES: v->count = (double)s->handshakes; break;
         default: break;
         }
         free(s);
@@ -689,14 +744,16 @@ static int compile_one(const struct plan *p, const struct threshold_spec *spec, 
         else
             seterr(msg, n, "unknown metric '%s' (blaster's metrics: http_reqs, http_req_duration, "
                            "http_req_failed, http_req_service, http_req_waiting, http_req_connecting, "
-                           "iterations, iteration_duration, dropped_iterations, data_sent, data_received, "
-                           "vus, vus_max, checks, client_lag; custom metrics are not supported)", mname);
+                           "http_req_tls_handshaking, iterations, iteration_duration, dropped_iterations, "
+                           "data_sent, data_received, vus, vus_max, checks, client_lag, tls_handshakes; "
+                           "custom metrics are not supported)", mname);
         return -1;
     }
     const struct mdef *d = mdef_find(mname);
     if (!d) {
         seterr(msg, n, "metric '%s' is not measured by blaster yet (thresholds can use http_req_duration, "
-                       "http_req_service, http_req_waiting, http_req_connecting, ...)", mname);
+                       "http_req_service, http_req_waiting, http_req_connecting, http_req_tls_handshaking, ...)",
+               mname);
         return -1;
     }
     char key[sizeof t->key];
@@ -1142,6 +1199,10 @@ static void print_total(FILE *f, const struct report_input *in, const struct sta
     trend_of(f, in, &all, M_SERVICE, "http_req_service", false, st);
     trend_of(f, in, &all, M_WAITING, "http_req_waiting", false, st);
     trend_of(f, in, &all, M_CONNECTING, "http_req_connecting", false, st);
+    if (tls_seen(s)) {
+        trend_of(f, in, &all, M_TLS_HANDSHAKING, "http_req_tls_handshaking", false, st);
+        report_tls_line(f, 4, NAME_WIDTH, s->handshakes, s->resumed, s->tls_protocol, in->elapsed_s);
+    }
     report_name_line(f, 4, NAME_WIDTH, "status");
     status_list(f, s, false);
     fputc('\n', f);
@@ -1149,9 +1210,7 @@ static void print_total(FILE *f, const struct report_input *in, const struct sta
     for (int e = 0; e < ERR__COUNT; e++)
         fprintf(f, "%s%s=%llu", e ? " " : "", err_class_name[e], (unsigned long long)s->errors[e]);
     fputc('\n', f);
-    for (int e = 0; e < ERR__COUNT; e++)
-        if (s->errors[e] && s->last_errno[e])
-            fprintf(f, "      %s: last cause: %s\n", err_class_name[e], strerror(s->last_errno[e]));
+    report_error_causes(f, 6, s->errors, s->last_errno, s->tls_reason);
     if (s->queued || s->interrupted) {
         report_name_line(f, 4, NAME_WIDTH, "requests");
         fprintf(f, "%llu waited for a free connection, %llu in flight at the end (not counted)\n",
@@ -1495,7 +1554,7 @@ static int add_metric(json_t *ms, const char *key, const struct report_input *in
 }
 
 static json_t *metrics_json(const struct report_input *in, const struct report_thresholds *t,
-                            const struct stats *st, bool any_checks)
+                            const struct stats *st, bool any_checks, bool any_tls)
 {
     json_t *ms = json_object();
     int rc = 0;
@@ -1503,6 +1562,11 @@ static json_t *metrics_json(const struct report_input *in, const struct report_t
         const struct mdef *d = &mdefs[i];
         /* k6 lists only the metrics that got samples: checks only when there are checks. */
         if (d->src == M_CHECKS && !any_checks && !has_threshold_on(t, d->name))
+            continue;
+        /* k6 always lists http_req_tls_handshaking (all zeros over plain
+         * HTTP); blaster leaves it and tls_handshakes out of plain-HTTP runs,
+         * so their export reads as it did before TLS existed. */
+        if (tls_only(d->src) && !any_tls && !has_threshold_on(t, d->name))
             continue;
         rc = add_metric(ms, d->name, in, d, &all, t, st);
         if (rc == 0 && d->src == M_DURATION) {
@@ -1671,6 +1735,10 @@ static json_t *blaster_json(const struct report_input *in, const struct report_t
     json_object_set_new(o, "queued", json_integer((json_int_t)rs->queued));
     json_object_set_new(o, "interrupted", json_integer((json_int_t)rs->interrupted));
     json_object_set_new(o, "connects", json_integer((json_int_t)rs->connects));
+    if (tls_seen(rs))
+        json_object_set_new(o, "tls", json_pack("{s:I, s:I, s:s, s:s}", "handshakes", (json_int_t)rs->handshakes,
+                                                "resumed", (json_int_t)rs->resumed, "protocol", rs->tls_protocol,
+                                                "last_error", rs->tls_reason));
     json_object_set_new(o, "stopped", json_boolean(in->stopped));
     json_object_set_new(o, "aborted_by", in->aborted_by ? json_string(in->aborted_by) : json_null());
     int failed = 0;
@@ -1703,7 +1771,14 @@ int report_export(const char *path, const struct report_input *in, const struct 
     stats_of(in->plan, &st);
     struct check_row *checks;
     int nchecks = checks_collect(in, &all, &checks);
-    json_t *metrics = nchecks >= 0 ? metrics_json(in, t, &st, nchecks > 0) : NULL;
+    struct reqsum *rs = malloc(sizeof *rs);
+    bool any_tls = false;
+    if (rs) {
+        reqsum_of(in, &all, rs);
+        any_tls = tls_seen(rs);
+    }
+    json_t *metrics = nchecks >= 0 && rs ? metrics_json(in, t, &st, nchecks > 0, any_tls) : NULL;
+    free(rs);
     json_t *bl = metrics ? blaster_json(in, t, &st) : NULL;
     if (!bl) {
         if (nchecks > 0)

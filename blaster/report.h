@@ -81,7 +81,7 @@ struct report_thresholds {
  * and what was wrong:
  *   - an unknown metric, with metric_suggest's guess ("did you mean ...?");
  *   - a known metric blaster does not measure (http_req_blocked, _sending,
- *     _receiving, _tls_handshaking);
+ *     _receiving);
  *   - a tag filter other than scenario, name, method, expected_response
  *     ("tag filter 'status' is not supported yet (supported: ...)"), or one
  *     that does not apply to the metric (name on iterations, say);
@@ -121,7 +121,9 @@ void report_print(FILE *f, const struct report_input *in, const struct report_th
  *   metrics     every built-in metric blaster measures, plus each threshold's
  *               sub-metric and http_req_duration{expected_response:true}, each
  *               {type, contains, values, thresholds?}; thresholds map each
- *               expression as written to {ok};
+ *               expression as written to {ok}. http_req_tls_handshaking and
+ *               tls_handshakes only when the run did TLS (report_tls_seen) or
+ *               a threshold names them;
  *   root_group  {name "", path "", id md5(""), groups [], checks [{name, path
  *               "::name", id md5(path), passes, fails}]}: a check per distinct
  *               check name (the steps' `expect`), merged across scenarios as
@@ -130,8 +132,10 @@ void report_print(FILE *f, const struct report_input *in, const struct report_th
  *   state       {isStdOutTTY, isStdErrTTY, testRunDurationMs};
  *   blaster     what k6 has no place for (k6 tools ignore it): version, file,
  *               per-scenario and per-step breakdowns, status_codes, errors,
- *               queued, interrupted, connects, stopped, aborted_by,
- *               thresholds_failed, verdict {status, reasons, workers}, error.
+ *               queued, interrupted, connects, tls {handshakes, resumed,
+ *               protocol, last_error} (only when the run did TLS), stopped,
+ *               aborted_by, thresholds_failed, verdict {status, reasons,
+ *               workers}, error.
  * t: the evaluated thresholds, or NULL. 0, or -1 with err naming the file
  * and why. */
 int  report_export(const char *path, const struct report_input *in, const struct report_thresholds *t,
@@ -162,6 +166,19 @@ void report_trend_line(FILE *f, int indent, int width, const char *name, const s
 /* A counter line: the count ("%-9.0f" or bytes) and its rate per second of elapsed. */
 void report_counter_line(FILE *f, int indent, int width, const char *name, double count, double elapsed,
                          bool bytes);
+
+/* Did TLS happen at all: a handshake completed or timed, or a tls error.
+ * Plain-HTTP runs print and export no TLS line, as before TLS existed. */
+bool   report_tls_seen(uint64_t handshakes, uint64_t tls_errors, const struct hist *tls_handshaking);
+/* The tls_handshakes counter line: count, rate per second of elapsed, then
+ * "(N resumed, TLSv1.3)" (the protocol left out when unknown). */
+void report_tls_line(FILE *f, int indent, int width, uint64_t handshakes, uint64_t resumed,
+                     const char *protocol, double elapsed);
+/* "<indent spaces>class: last cause: why" for each error class that counted
+ * errors and has a cause: the tls class says tls_reason (what TLS reported),
+ * the others strerror of their last errno. */
+void report_error_causes(FILE *f, int indent, const uint64_t errors[ERR__COUNT],
+                         const int last_errno[ERR__COUNT], const char *tls_reason);
 
 /* The MD5 of len bytes at data as 32 lower-case hex digits and a NUL (k6's group and check ids). */
 void report_md5_hex(const void *data, size_t len, char out[33]);

@@ -34,6 +34,12 @@ static void counter_line(FILE *f, const char *name, double count, double elapsed
     report_counter_line(f, 5, 32, name, count, elapsed, bytes);
 }
 
+/* Did the run do TLS at all? Plain-HTTP summaries show no TLS line. */
+static bool tls_seen(const struct metrics *m)
+{
+    return report_tls_seen(m->handshakes, m->errors[ERR_TLS], &m->tls_handshaking);
+}
+
 static void percentile_table(FILE *f, const char *title, const struct hist *h)
 {
     static const double ps[] = { 50, 75, 90, 99, 99.9, 99.99, 99.999, 100 };
@@ -70,8 +76,13 @@ void summary_print(FILE *f, const struct run_report *r)
     fprintf(f, "%.2f%%  %llu out of %llu\n", m->reqs ? 100.0 * (double)m->failed / (double)m->reqs : 0.0,
             (unsigned long long)m->failed, (unsigned long long)m->reqs);
     trend_line(f, "http_req_service", &m->service);
+    bool tls = tls_seen(m);
+    if (tls)
+        trend_line(f, "http_req_tls_handshaking", &m->tls_handshaking);
     trend_line(f, "http_req_waiting", &m->waiting);
     counter_line(f, "http_reqs", (double)m->reqs, r->elapsed_s, false);
+    if (tls)
+        report_tls_line(f, 5, 32, m->handshakes, m->resumed, m->tls_protocol, r->elapsed_s);
 
     name_line(f, "status");
     bool any = false;
@@ -85,9 +96,7 @@ void summary_print(FILE *f, const struct run_report *r)
     for (int e = 0; e < ERR__COUNT; e++)
         fprintf(f, "%s%s=%llu", e ? " " : "", err_class_name[e], (unsigned long long)m->errors[e]);
     fputc('\n', f);
-    for (int e = 0; e < ERR__COUNT; e++)
-        if (m->errors[e] && m->last_errno[e])
-            fprintf(f, "       %s: last cause: %s\n", err_class_name[e], strerror(m->last_errno[e]));
+    report_error_causes(f, 7, m->errors, m->last_errno, m->tls_reason);
     if (m->queued || m->interrupted) {
         name_line(f, "requests");
         fprintf(f, "%llu waited for a free connection, %llu in flight at the end (not counted)\n",
@@ -149,6 +158,13 @@ int summary_export(const char *path, const struct run_report *r, char *err, size
     json_object_set_new(metrics, "http_req_waiting", trend_json(&m->waiting));
     json_object_set_new(metrics, "http_req_connecting", trend_json(&m->connecting));
     json_object_set_new(metrics, "client_lag", trend_json(&m->lag));
+    /* k6 always lists http_req_tls_handshaking (zeros over plain HTTP);
+     * blaster only when the run did TLS, so plain-HTTP exports are unchanged. */
+    bool tls = tls_seen(m);
+    if (tls) {
+        json_object_set_new(metrics, "http_req_tls_handshaking", trend_json(&m->tls_handshaking));
+        json_object_set_new(metrics, "tls_handshakes", counter_json((double)m->handshakes, r->elapsed_s, "default"));
+    }
     /* k6's Rate: passes counts the true values — here, the failed requests. */
     json_object_set_new(metrics, "http_req_failed",
         json_pack("{s:s, s:s, s:{s:f, s:I, s:I}}", "type", "rate", "contains", "default", "values",
@@ -197,6 +213,11 @@ int summary_export(const char *path, const struct run_report *r, char *err, size
         snprintf(err, errlen, "--summary-export %s: could not build the JSON", path);
         return -1;
     }
+    if (tls)
+        json_object_set_new(json_object_get(root, "blaster"), "tls",
+                            json_pack("{s:I, s:I, s:s, s:s}", "handshakes", (json_int_t)m->handshakes,
+                                      "resumed", (json_int_t)m->resumed, "protocol", m->tls_protocol,
+                                      "last_error", m->tls_reason));
     if (r->fatal)
         json_object_set_new(json_object_get(root, "blaster"), "error", json_string(r->fatal));
     int rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(10));

@@ -34,6 +34,7 @@ static const struct { const char *name; enum metric_type type; } known_metrics[]
     { "vus_max",                  METRIC_GAUGE   },
     { "checks",                   METRIC_RATE    },
     { "client_lag",               METRIC_TREND   },
+    { "tls_handshakes",           METRIC_COUNTER },  /* blaster's: TLS handshakes completed */
 };
 #define NKNOWN (sizeof known_metrics / sizeof known_metrics[0])
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <math.h>
 #include <unistd.h>
 
@@ -184,6 +185,10 @@ static const struct {
     { "http_req_duration{expected_response:false}", "p(95)<500", { "not supported yet", NULL, NULL } },
     { "http_reqs{expected_response:maybe}", "count>0", { "true or false, got 'maybe'", NULL, NULL } },
     { "http_req_blocked", "p(95)<500", { "'http_req_blocked' is not measured by blaster", NULL, NULL } },
+    { "tls_handshake", "count>0", { "unknown metric 'tls_handshake'", "did you mean 'tls_handshakes'?", NULL } },
+    { "http_req_tls_handshaking{expected_response:true}", "p(95)<100",
+      { "'expected_response' is supported on http_req_duration", NULL, NULL } },
+    { "tls_handshakes", "p(95)<100", { "a counter takes count or rate", NULL, NULL } },
     { "http_reqs", "p(95)<500", { "mixed.yaml:10:7: ", "a counter takes count or rate", NULL } },
     { "http_req_duration", "p(95)<500ms", { "unexpected 'ms'", NULL, NULL } },
     { "http_req_duration{scenario:browse", "p(95)<500", { "mixed.yaml:10:7: ", "unclosed '{'", NULL } },
@@ -709,6 +714,193 @@ static void text_marks_checks_by_outcome(void **state)
     free(text);
 }
 
+/* ---- TLS ------------------------------------------------------------------
+ *
+ * On top of the fixture: browse_search paid for 20 handshakes of 1..20 ms
+ * (15 of them resumed), upload_chunk for 10 full ones of 150 ms; TLSv1.3;
+ * upload_initiate had 12 tls errors (certificate not trusted). Totals: 30
+ * handshakes, 25 resumed, 3/s over the 10 s; http_req_tls_handshaking p(95)
+ * 150 ms overall, 19 ms on browse. */
+
+#define TLS_REASON "certificate verification failed: no trusted CA signed the server's certificate " \
+                   "(unable to get local issuer certificate)"
+
+static void add_tls(struct fixture *fx)
+{
+    struct metrics *init = &fx->m[0].req[0], *chunk = &fx->m[0].req[1], *search = &fx->m[1].req[0];
+    for (int ms = 1; ms <= 20; ms++)
+        hist_record(&search->tls_handshaking, ms * 1000);
+    search->handshakes = 20;
+    search->resumed = 15;
+    snprintf(search->tls_protocol, sizeof search->tls_protocol, "TLSv1.3");
+    for (int i = 0; i < 10; i++)
+        hist_record(&chunk->tls_handshaking, 150000);
+    chunk->handshakes = 10;
+    chunk->resumed = 10;
+    snprintf(chunk->tls_protocol, sizeof chunk->tls_protocol, "TLSv1.3");
+    for (int i = 0; i < 12; i++)
+        metrics_error(init, ERR_TLS, EIO);
+    snprintf(init->tls_reason, sizeof init->tls_reason, "%s", TLS_REASON);
+}
+
+static void tls_thresholds_evaluate(void **state)
+{
+    struct fixture *fx = *state;
+    add_tls(fx);
+    add_spec(fx, "http_req_tls_handshaking", "p(95)<100");                  /* 150 ms: fail */
+    add_spec(fx, "http_req_tls_handshaking", "p(95)<200");                  /* pass */
+    add_spec(fx, "http_req_tls_handshaking{scenario:browse}", "p(95)<100"); /* 19 ms: pass */
+    add_spec(fx, "http_req_tls_handshaking{scenario:browse}", "max<20");    /* 20 ms: fail */
+    add_spec(fx, "http_req_tls_handshaking{name:upload_chunk}", "min>=150"); /* pass */
+    add_spec(fx, "tls_handshakes", "count==30");                            /* pass */
+    add_spec(fx, "tls_handshakes", "rate>3");                               /* 3/s: fail */
+    add_spec(fx, "tls_handshakes{scenario:browse,method:GET}", "count==20"); /* pass */
+    struct report_thresholds t;
+    char err[512] = "";
+    if (report_thresholds_compile(&fx->plan, &t, err, sizeof err) != 0)
+        fail_msg("compile: %s", err);
+    assert_int_equal(report_thresholds_eval(&t, &fx->in), 3);
+    static const struct { const char *key, *src; bool ok; double obs, tol; } want[] = {
+        { "http_req_tls_handshaking", "p(95)<100", false, 150, 0.2 },
+        { "http_req_tls_handshaking", "p(95)<200", true, 150, 0.2 },
+        { "http_req_tls_handshaking{scenario:browse}", "p(95)<100", true, 19, 0.1 },
+        { "http_req_tls_handshaking{scenario:browse}", "max<20", false, 20, 0.1 },
+        { "http_req_tls_handshaking{name:upload_chunk}", "min>=150", true, 150, 0.2 },
+        { "tls_handshakes", "count==30", true, 30, 0 },
+        { "tls_handshakes", "rate>3", false, 3, 1e-9 },
+        { "tls_handshakes{scenario:browse,method:GET}", "count==20", true, 20, 0 },
+    };
+    for (size_t i = 0; i < N(want); i++) {
+        const struct report_threshold *x = find(&t, want[i].key, want[i].src);
+        if (x->ok != want[i].ok)
+            fail_msg("%s: %s: ok %d, want %d (observed %g)", want[i].key, want[i].src, x->ok, want[i].ok, x->observed);
+        assert_true(x->has_observed);
+        if (fabs(x->observed - want[i].obs) > want[i].tol + 1e-9)
+            fail_msg("%s: %s: observed %.9g, want %.9g", want[i].key, want[i].src, x->observed, want[i].obs);
+    }
+    report_thresholds_free(&t);
+}
+
+static void tls_text_and_export(void **state)
+{
+    struct fixture *fx = *state;
+    add_tls(fx);
+    add_spec(fx, "http_req_tls_handshaking", "p(95)<100");
+    add_spec(fx, "http_req_tls_handshaking{scenario:browse}", "p(95)<100");
+    struct report_thresholds t;
+    char err[512] = "";
+    if (report_thresholds_compile(&fx->plan, &t, err, sizeof err) != 0)
+        fail_msg("compile: %s", err);
+    report_thresholds_eval(&t, &fx->in);
+
+    char *text = print_to_string(fx, &t);
+    want_text(text, "\n    http_req_tls_handshaking\n    ✗ 'p(95)<100' p(95)=150ms\n");
+    want_text(text, "\n      {scenario:browse}\n      ✓ 'p(95)<100' p(95)=19");
+    want_text(text, "    http_req_tls_handshaking........: avg=");
+    want_text(text, "max=150ms");
+    want_text(text, "    tls_handshakes..................: 30        3.00/s  (25 resumed, TLSv1.3)\n");
+    want_text(text, " tls=12 ");
+    want_text(text, "      tls: last cause: " TLS_REASON "\n");
+    /* The reason replaces the errno's words for the tls class. */
+    assert_null(strstr(text, strerror(EIO)));
+    /* After http_req_connecting, in the HTTP section (total), before status. */
+    assert_true(strstr(text, "    http_req_connecting.") < strstr(text, "    http_req_tls_handshaking."));
+    assert_true(strstr(text, "    tls_handshakes.") < strstr(text, "    status."));
+    assert_true(strstr(text, "    tls_handshakes.") < strstr(text, "█ SCENARIO"));
+    /* The per-step table counts the class. */
+    want_text(text, "201=500\n");
+    want_text(text, "200=98 503=2 tls=12\n");
+    free(text);
+
+    json_t *root = export_and_load(fx, &t);
+    static const char *const stats[] = { "avg", "min", "med", "max", "p(90)", "p(95)", "p(99)", "p(99.9)" };
+    json_t *m = metric(root, "http_req_tls_handshaking", "trend", "time");
+    assert_int_equal(json_object_size(json_object_get(m, "values")), N(stats));
+    for (size_t k = 0; k < N(stats); k++)
+        value(m, stats[k]);
+    assert_true(fabs(value(m, "max") - 150) < 0.2);
+    assert_true(fabs(value(m, "min") - 1) < 1e-9);
+    assert_true(fabs(value(m, "p(95)") - 150) < 0.2);
+    assert_int_equal(th_ok(m, "p(95)<100"), 0);
+    m = metric(root, "http_req_tls_handshaking{scenario:browse}", "trend", "time");
+    assert_true(fabs(value(m, "p(95)") - 19) < 0.1);
+    assert_int_equal(th_ok(m, "p(95)<100"), 1);
+    m = metric(root, "tls_handshakes", "counter", "default");
+    assert_int_equal((int)value(m, "count"), 30);
+    assert_true(json_is_integer(json_object_get(json_object_get(m, "values"), "count")));
+    assert_true(fabs(value(m, "rate") - 3) < 1e-9);
+    assert_null(json_object_get(m, "thresholds"));
+    json_t *bl = json_object_get(root, "blaster");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(bl, "errors"), "tls")), 12);
+    json_t *tls = json_object_get(bl, "tls");
+    assert_non_null(tls);
+    assert_int_equal(json_integer_value(json_object_get(tls, "handshakes")), 30);
+    assert_int_equal(json_integer_value(json_object_get(tls, "resumed")), 25);
+    assert_string_equal(json_string_value(json_object_get(tls, "protocol")), "TLSv1.3");
+    assert_string_equal(json_string_value(json_object_get(tls, "last_error")), TLS_REASON);
+    json_decref(root);
+    report_thresholds_free(&t);
+}
+
+/* A run whose every handshake failed still shows TLS: the count (0) and why. */
+static void tls_errors_alone_show_tls(void **state)
+{
+    struct fixture *fx = *state;
+    struct metrics *search = &fx->m[1].req[0];
+    for (int i = 0; i < 5; i++)
+        metrics_error(search, ERR_TLS, 0);
+    snprintf(search->tls_reason, sizeof search->tls_reason, "handshake failed: protocol version not supported");
+    char *text = print_to_string(fx, NULL);
+    want_text(text, "    tls_handshakes..................: 0         0.00/s  (0 resumed)\n");
+    want_text(text, "      tls: last cause: handshake failed: protocol version not supported\n");
+    want_text(text, "    http_req_tls_handshaking........: avg=0s");
+    free(text);
+    json_t *root = export_and_load(fx, NULL);
+    json_t *m = metric(root, "tls_handshakes", "counter", "default");
+    assert_int_equal((int)value(m, "count"), 0);
+    metric(root, "http_req_tls_handshaking", "trend", "time");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(root, "blaster"), "tls"),
+                                                          "protocol")), "");
+    json_decref(root);
+}
+
+/* Plain HTTP: no TLS line, no TLS metric, no blaster.tls (k6 would list
+ * http_req_tls_handshaking with zeros; blaster leaves it out). A threshold
+ * on it still compiles, evaluates on nothing, and is exported. */
+static void plain_run_has_no_tls(void **state)
+{
+    struct fixture *fx = *state;
+    char *text = print_to_string(fx, NULL);
+    assert_null(strstr(text, "tls_handshak"));
+    assert_null(strstr(text, "tls: last cause"));
+    want_text(text, " tls=0 ");
+    free(text);
+    json_t *root = export_and_load(fx, NULL);
+    json_t *ms = json_object_get(root, "metrics");
+    assert_null(json_object_get(ms, "http_req_tls_handshaking"));
+    assert_null(json_object_get(ms, "tls_handshakes"));
+    assert_non_null(json_object_get(ms, "http_req_connecting"));
+    assert_null(json_object_get(json_object_get(root, "blaster"), "tls"));
+    json_decref(root);
+
+    add_spec(fx, "http_req_tls_handshaking", "p(95)<100");
+    struct report_thresholds t;
+    char err[512] = "";
+    if (report_thresholds_compile(&fx->plan, &t, err, sizeof err) != 0)
+        fail_msg("compile: %s", err);
+    assert_int_equal(report_thresholds_eval(&t, &fx->in), 0);
+    root = export_and_load(fx, &t);
+    json_t *m = metric(root, "http_req_tls_handshaking", "trend", "time");
+    assert_int_equal(th_ok(m, "p(95)<100"), 1);
+    assert_null(json_object_get(json_object_get(root, "metrics"), "tls_handshakes"));
+    json_decref(root);
+    text = print_to_string(fx, &t);
+    assert_null(strstr(text, "tls_handshakes"));
+    assert_null(strstr(text, "http_req_tls_handshaking......"));
+    free(text);
+    report_thresholds_free(&t);
+}
+
 /* ---- helpers ------------------------------------------------------------- */
 
 static void md5_matches_rfc1321(void **state)
@@ -774,6 +966,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(text_has_k6_sections, setup, teardown),
         cmocka_unit_test_setup_teardown(text_without_thresholds_or_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(text_marks_checks_by_outcome, setup, teardown),
+        cmocka_unit_test_setup_teardown(tls_thresholds_evaluate, setup, teardown),
+        cmocka_unit_test_setup_teardown(tls_text_and_export, setup, teardown),
+        cmocka_unit_test_setup_teardown(tls_errors_alone_show_tls, setup, teardown),
+        cmocka_unit_test_setup_teardown(plain_run_has_no_tls, setup, teardown),
         cmocka_unit_test(md5_matches_rfc1321),
         cmocka_unit_test(stat_parse_table),
     };

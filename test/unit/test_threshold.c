@@ -362,6 +362,7 @@ static void test_metric_types(void **state)
         {"dropped_iterations", METRIC_COUNTER}, {"data_sent", METRIC_COUNTER},
         {"data_received", METRIC_COUNTER}, {"vus", METRIC_GAUGE}, {"vus_max", METRIC_GAUGE},
         {"checks", METRIC_RATE}, {"client_lag", METRIC_TREND},
+        {"tls_handshakes", METRIC_COUNTER},
     };
     for (size_t i = 0; i < N(known); i++) {
         enum metric_type t = (enum metric_type)-1;
@@ -397,6 +398,10 @@ static void test_metric_suggest(void **state)
         {"vu", "vus"},
         {"iteration", "iterations"},
         {"client_lags", "client_lag"},
+        {"tls_handshake", "tls_handshakes"},
+        {"tls_handshakes", "tls_handshakes"},
+        {"http_req_tls_handshake", "http_req_tls_handshaking"},
+        {"http_req_tls_handshakin", "http_req_tls_handshaking"},
         {"foo", NULL},
         {"", NULL},
         {"latency_of_everything", NULL},
