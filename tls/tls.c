@@ -278,6 +278,15 @@ int tls_ctx_new(struct tls_ctx **out, const struct tls_config *cfg, char *err, s
 	if (ctx_create(out, false, cfg, err, errlen) != 0)
 		return -1;
 	c = *out;
+#if defined(HAVE_CURVE25519) && defined(WOLFSSL_TLS13)
+	{
+		/* X25519 first, as OpenSSL, browsers and h2load offer it: TLS 1.3's key
+		 * share is X25519 unless the server wants otherwise. wolfSSL's default
+		 * (P-256 first) cost the client a third more per full handshake. */
+		int groups[] = { WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_SECP384R1 };
+		wolfSSL_CTX_set_groups(c->ctx, groups, (int)(sizeof groups / sizeof groups[0]));
+	}
+#endif
 	c->resume = cfg->resume;
 	c->verify = !cfg->insecure;
 	if (!c->verify) {
