@@ -88,7 +88,7 @@ int runner_run(const struct plan *p, const struct runner_opts *o, struct run_res
     struct tls_ctx **tls = NULL;
     if (p->any_tls) {
         tls = calloc((size_t)nw, sizeof *tls);
-        char terr[256] = "out of memory";
+        char terr[200] = "out of memory";
         for (int i = 0; tls && i < nw; i++) {
             if (tls_ctx_new(&tls[i], &p->tls, terr, sizeof terr) != 0) {
                 for (int j = 0; j < i; j++)
