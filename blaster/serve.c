@@ -4,6 +4,7 @@
  *   blaster serve --body-size 1MiB --delay 20ms     big bodies from a slow backend
  *   blaster serve --stall 1s@10s --reset-rate 0.01  a 1 s freeze every 10 s, 1% resets
  *   blaster serve --app demo                        the example API (blaster/demo_app.h)
+ *   blaster serve --tls --cert c.pem --key k.pem    the same over TLS (tls/tls.h)
  *
  * One worker thread per CPU, each with its own ring, its own listening socket
  * (SO_REUSEPORT spreads the connections), a multishot accept into the ring's
@@ -35,7 +36,14 @@
  * values queued at routing time in the connection's dq[] (in queue order,
  * like the responses). GET /__stats renders every worker's counters into the
  * worker's one stats buffer; a connection that finds it busy (another
- * connection's send in flight) retries a millisecond later. */
+ * connection's send in flight) retries a millisecond later.
+ *
+ * With --tls a connection also holds a struct tls_conn (NULL on plain ones, so
+ * that plain HTTP pays a pointer test and nothing else). wolfSSL never sees the
+ * socket: received ciphertext goes to tls_feed and tls_read's plaintext to
+ * feed(); a response is not sent from its rendering but encrypted from it by
+ * tls_write into the connection's TLS output buffer, one buffer at a time, and
+ * each buffer's ciphertext is the connection's one send in flight. */
 #include "blaster/serve.h"
 
 #include <arpa/inet.h>
@@ -57,6 +65,7 @@
 #include "blaster/units.h"
 #include "ring/ring.h"
 #include "ring/worker.h"
+#include "tls/tls.h"
 
 #define MAX_WORKERS    1024
 #define MAX_CONNS      20000   /* per worker; past that run more workers (DESIGN.md) */
@@ -74,12 +83,14 @@
                                   many as pipelined requests fit in the queue's runs */
 #define DYNBUF         (DEMO_DYN_MAX + 32)  /* "Content-Length" value, CRLFs, body */
 #define STATS_HEAD     32      /* room before the stats body for its length and CRLFs */
+#define TLS_PLAIN      16384   /* plaintext per tls_read: one TLS record */
 
 static const char usage[] =
     "Usage: blaster serve [--listen ADDR:PORT] [--threads N] [--body-size SIZE] [--delay DUR]\n"
     "                     [--stall DUR@EVERY] [--error-rate F] [--reset-rate F]\n"
     "                     [--close-rate F] [--garbage-rate F] [--exit-after DUR] [-v]\n"
-    "                     [--app demo [--hls-segments N] [--segment-size SIZE]]\n";
+    "                     [--app demo [--hls-segments N] [--segment-size SIZE]]\n"
+    "                     [--tls --cert FILE --key FILE [--tls-min V] [--tls-max V]]\n";
 
 static const char help[] =
     "The built-in HTTP/1.1 test target: keep-alive, pipelining, any path answers 200\n"
@@ -101,6 +112,11 @@ static const char help[] =
     "      --garbage-rate F    fraction of responses replaced by bytes that are not\n"
     "                          HTTP, then a close (default 0)\n"
     "      --exit-after DUR    stop by itself after DUR (default: at SIGINT/SIGTERM)\n"
+    "      --tls               speak HTTPS (TLS 1.2 and 1.3, wolfSSL); needs --cert and --key\n"
+    "      --cert FILE         the server's certificate chain (PEM), leaf first\n"
+    "      --key FILE          its private key (PEM)\n"
+    "      --tls-min V         lowest TLS version accepted: 1.2 or 1.3 (default 1.2)\n"
+    "      --tls-max V         highest TLS version accepted: 1.2 or 1.3 (default 1.3)\n"
     "  -v, --verbose           per-worker counts at exit\n"
     "  -h, --help              print this help\n"
     "\n"
@@ -141,6 +157,9 @@ struct serve_opts {
     bool      demo;             /* --app demo */
     bool      demo_flags;       /* --hls-segments or --segment-size given */
     uint64_t  hls_segments, segment_size;
+    bool      tls;              /* --tls */
+    const char *certfile, *keyfile;
+    int       tls_min, tls_max; /* 0 (tls.h's default), 12 or 13 */
 };
 
 static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
@@ -198,7 +217,8 @@ static int parse_fraction(const char *s, double *f)
 }
 
 enum opt_id { O_LISTEN, O_THREADS, O_BODY, O_DELAY, O_STALL, O_ERROR, O_RESET, O_CLOSE,
-              O_GARBAGE, O_EXIT, O_VERBOSE, O_HELP, O_APP, O_HLS_SEGMENTS, O_SEGMENT_SIZE };
+              O_GARBAGE, O_EXIT, O_VERBOSE, O_HELP, O_APP, O_HLS_SEGMENTS, O_SEGMENT_SIZE,
+              O_TLS, O_CERT, O_KEY, O_TLS_MIN, O_TLS_MAX };
 
 static const struct { const char *name; char short_name; bool arg; enum opt_id id; } opts[] = {
     {"listen", 0, true, O_LISTEN},        {"threads", 't', true, O_THREADS},
@@ -209,6 +229,9 @@ static const struct { const char *name; char short_name; bool arg; enum opt_id i
     {"verbose", 'v', false, O_VERBOSE},   {"help", 'h', false, O_HELP},
     {"app", 0, true, O_APP},              {"hls-segments", 0, true, O_HLS_SEGMENTS},
     {"segment-size", 0, true, O_SEGMENT_SIZE},
+    {"tls", 0, false, O_TLS},             {"cert", 0, true, O_CERT},
+    {"key", 0, true, O_KEY},              {"tls-min", 0, true, O_TLS_MIN},
+    {"tls-max", 0, true, O_TLS_MAX},
 };
 
 /* flag is the option as the user spelled it (without "=value"). */
@@ -299,6 +322,19 @@ static int apply(struct serve_opts *o, enum opt_id id, const char *flag, const c
         }
         snprintf(err, errlen, "%s: expected a size up to 1GiB like 188, 64KiB or 1MiB, got '%s'", flag, v);
         return -1;
+    case O_TLS: o->tls = true; return 0;
+    case O_CERT: o->certfile = v; return 0;
+    case O_KEY: o->keyfile = v; return 0;
+    case O_TLS_MIN:
+    case O_TLS_MAX: {
+        int ver = strcmp(v, "1.2") == 0 ? 12 : strcmp(v, "1.3") == 0 ? 13 : 0;
+        if (!ver) {
+            snprintf(err, errlen, "%s: expected 1.2 or 1.3, got '%s'", flag, v);
+            return -1;
+        }
+        *(id == O_TLS_MIN ? &o->tls_min : &o->tls_max) = ver;
+        return 0;
+    }
     }
     if (parse_fraction(v, rate) == 0)
         return 0;
@@ -354,6 +390,18 @@ static int parse_args(int argc, char **argv, struct serve_opts *o, char *err, si
     }
     if (o->demo_flags && !o->demo) {
         snprintf(err, errlen, "--hls-segments and --segment-size need --app demo");
+        return -1;
+    }
+    if (!o->tls && (o->certfile || o->keyfile || o->tls_min || o->tls_max)) {
+        snprintf(err, errlen, "--cert, --key, --tls-min and --tls-max need --tls");
+        return -1;
+    }
+    if (o->tls && (!o->certfile || !o->keyfile)) {
+        snprintf(err, errlen, "--tls needs --cert FILE and --key FILE");
+        return -1;
+    }
+    if (o->tls_min && o->tls_max && o->tls_min > o->tls_max) {
+        snprintf(err, errlen, "--tls-min is above --tls-max");
         return -1;
     }
     return 0;
@@ -603,6 +651,12 @@ struct conn {
     uint8_t           dqhead, dqlen;    /* values of the dynamic responses queued */
     struct demo_arg   dq[DYNQ];
     char              dyn[DYNBUF];      /* the tail of a dynamic response being sent */
+    /* --tls (NULL on a plain connection). With TLS, F_SENDING means that the head
+     * run's plaintext, described by iov[] (k->sending bytes), is being encrypted
+     * and sent; the ring send in flight is tsend bytes of ciphertext. */
+    struct tls_conn  *tls;
+    uint64_t          toff;             /* bytes of iov[] given to tls_write so far */
+    uint32_t          tsend;            /* ciphertext of the send in flight (0: none) */
 };
 
 /* The headers --app demo reads, as http_req capture slots. */
@@ -610,8 +664,13 @@ enum { CAP_UPLOAD_ID, CAP_CHUNK_NUMBER, NCAP };
 
 struct serve_stats {
     uint64_t accepted, requests, s2xx, s4xx, s5xx, continues, resets, garbage, closes,
-             overflows, bytes_in, bytes_out;
+             overflows, bytes_in, bytes_out, tls_errors;
 };
+
+/* A closed TLS connection whose last send had not completed when its close
+ * did: the kernel may still read the output buffer, so it is freed when that
+ * completion (slot, gen) arrives. Rare: a peer that vanished mid-send. */
+struct tls_zombie { struct tls_conn *t; uint32_t slot, gen; };
 
 struct worker {
     int                  id, cpu, listen_fd;
@@ -634,6 +693,10 @@ struct worker {
     char                *stats_buf;   /* STATS_HEAD + DEMO_STATS_MAX: a /__stats response */
     bool                 stats_busy;  /* ... in flight, on this connection: */
     uint32_t             stats_slot, stats_gen;
+    /* --tls */
+    struct tls_ctx      *tls;         /* this worker's context, made by serve_main */
+    struct tls_zombie   *zombies;
+    uint32_t             nzombies, zcap;
 };
 
 static inline uint64_t rng_next(uint64_t *s)
@@ -689,6 +752,8 @@ static void conn_close(struct worker *w, struct conn *k, bool reset)
     ring_close(&w->ring, slot(w, k), k->gen, reset);
 }
 
+static bool tls_notify(struct worker *w, struct conn *k);
+
 /* A response that closes the connection was sent. Shut our side down and
  * close when the peer does (or after LINGER_NS): closing at once with the
  * peer's unread bytes in the socket would send an RST that can destroy the
@@ -696,6 +761,8 @@ static void conn_close(struct worker *w, struct conn *k, bool reset)
 static void conn_linger(struct worker *w, struct conn *k)
 {
     w->st.closes++;
+    if (k->tls && tls_notify(w, k))
+        return;
     if (k->flags & F_EOF) {
         conn_close(w, k, false);
         return;
@@ -739,11 +806,15 @@ static bool send_dyn(struct worker *w, struct conn *k, unsigned resp, const stru
     memcpy(buf + off, num, (size_t)nl);
     k->iov[0] = (struct iovec){ (void *)r->hdr, r->hdr_len };
     k->iov[1] = (struct iovec){ buf + off, (size_t)nl + blen };
+    k->sending = r->hdr_len + (size_t)nl + blen;
+    if (k->tls)
+        return true;  /* the caller has it encrypted from iov[] */
     k->msg = (struct msghdr){ .msg_iov = k->iov, .msg_iovlen = 2 };
     ring_sendmsg(&w->ring, slot(w, k), k->gen, &k->msg, false);
-    k->sending = r->hdr_len + (size_t)nl + blen;
     return true;
 }
+
+static void tls_start(struct worker *w, struct conn *k);
 
 /* Send the head of the queue if it is due and nothing is in flight. */
 static void flush(struct worker *w, struct conn *k)
@@ -782,11 +853,27 @@ static void flush(struct worker *w, struct conn *k)
         if (send_dyn(w, k, run->id >> 3, r)) {
             k->inflight = 1;
             k->flags |= F_SENDING;
+            if (k->tls)
+                tls_start(w, k);
         }
         return;
     }
     uint16_t n = run->n < r->reps ? run->n : r->reps;
     k->sending = r->len * n;
+    if (k->tls) {
+        /* The same bytes as below, encrypted from the rendering instead of sent from it. */
+        if (r->data) {
+            k->iov[0] = (struct iovec){ (void *)r->data, (size_t)k->sending };
+            k->iov[1] = (struct iovec){ NULL, 0 };
+        } else {
+            k->iov[0] = (struct iovec){ (void *)r->hdr, r->hdr_len };
+            k->iov[1] = (struct iovec){ (void *)r->body, r->len - r->hdr_len };
+        }
+        k->inflight = n;
+        k->flags |= F_SENDING;
+        tls_start(w, k);
+        return;
+    }
     if (r->data) {
         ring_send(&w->ring, slot(w, k), k->gen, r->data, (size_t)r->len * n, false);
     } else {
@@ -977,6 +1064,155 @@ static void feed(struct worker *w, struct conn *k, const uint8_t *data, size_t l
         flush(w, k);
 }
 
+/* --- TLS ------------------------------------------------------------------- */
+
+static void tls_failed(struct worker *w, struct conn *k)
+{
+    /* A failed handshake, a client speaking plaintext, a bad record: nothing
+     * more can be said on this connection, not even an HTTP error. */
+    w->st.tls_errors++;
+    conn_close(w, k, false);
+}
+
+/* Send the ciphertext waiting in k's output buffer, if any; nothing else may
+ * be in flight. The bytes stay put until tls_consumed. */
+static bool tls_send_pending(struct worker *w, struct conn *k)
+{
+    size_t len;
+    const uint8_t *p = tls_pending(k->tls, &len);
+    if (!len)
+        return false;
+    k->tsend = (uint32_t)len;
+    ring_send(&w->ring, slot(w, k), k->gen, p, len, false);
+    return true;
+}
+
+/* Encrypt as much of the response in progress (iov[], from toff) as the output
+ * buffer takes, and send it with whatever else is waiting there (a handshake
+ * flight, a session ticket). With a send in flight, wait for its completion:
+ * the buffer only has room again once it has drained. */
+static void tls_send(struct worker *w, struct conn *k)
+{
+    if (k->tsend)
+        return;
+    while ((k->flags & F_SENDING) && k->toff < k->sending) {
+        const struct iovec *v = &k->iov[0];
+        size_t off = (size_t)k->toff;
+        if (off >= v->iov_len) {
+            off -= v->iov_len;
+            v = &k->iov[1];
+        }
+        size_t len = v->iov_len - off;
+        ssize_t n = tls_write(k->tls, (const uint8_t *)v->iov_base + off, len);
+        if (n < 0) {
+            tls_failed(w, k);
+            return;
+        }
+        k->toff += (uint64_t)n;
+        if ((size_t)n < len)
+            break;  /* the buffer is full */
+    }
+    if (!tls_send_pending(w, k) && (k->flags & F_SENDING)) {
+        /* tls_write took nothing into an empty buffer: it never will. */
+        tls_failed(w, k);
+    }
+}
+
+static void tls_start(struct worker *w, struct conn *k)
+{
+    k->toff = 0;
+    tls_send(w, k);
+}
+
+/* Queue close_notify and send it ahead of the FIN (which on_tls_send sends
+ * once it is out), so the peer can tell a complete response from a cut one.
+ * The linger timer bounds the wait for a peer that reads nothing. False when
+ * there is nothing to send: linger as a plain connection does. */
+static bool tls_notify(struct worker *w, struct conn *k)
+{
+    size_t len;
+    if (k->tsend)
+        return false;
+    tls_shutdown(k->tls);
+    if (!tls_pending(k->tls, &len))
+        return false;
+    k->state = C_LINGER;
+    k->flags = (uint8_t)(F_TIMER | (k->flags & F_EOF));
+    ring_timer_at(&w->ring, &k->timer, slot(w, k), k->gen, ring_now() + LINGER_NS);
+    tls_send_pending(w, k);
+    return true;
+}
+
+/* The peer is done sending (FIN, or close_notify): answer what was asked, then close. */
+static void peer_eof(struct worker *w, struct conn *k)
+{
+    if (k->state == C_LINGER || !(k->qlen || (k->flags & F_SENDING)))
+        conn_close(w, k, false);
+    else
+        k->flags |= F_EOF;  /* flush closes when the queue is empty */
+}
+
+/* Run the TLS connection until it wants more ciphertext: the handshake, then
+ * records decrypted into plaintext for the request parser. */
+static void tls_drive(struct worker *w, struct conn *k)
+{
+    uint8_t plain[TLS_PLAIN];
+    while (k->state == C_OPEN && !(k->flags & F_IGNORE)) {
+        int n = tls_read(k->tls, plain, sizeof plain);
+        if (n > 0) {
+            feed(w, k, plain, (size_t)n);
+            continue;
+        }
+        if (n == TLS_ERROR) {
+            tls_failed(w, k);
+            return;
+        }
+        if (n == TLS_CLOSED)
+            peer_eof(w, k);
+        break;
+    }
+    if (k->state == C_OPEN)
+        tls_send(w, k);
+}
+
+/* Free k's TLS state at the end of its close, unless the kernel may still
+ * read its output buffer (a send in flight): then when that send completes. */
+static void tls_release(struct worker *w, struct conn *k)
+{
+    if (k->tsend) {
+        if (w->nzombies == w->zcap) {
+            uint32_t cap = w->zcap ? 2 * w->zcap : 16;
+            struct tls_zombie *z = realloc(w->zombies, cap * sizeof *z);
+            if (!z) {
+                /* Leaked rather than freed under the kernel's feet. */
+                k->tls = NULL;
+                k->tsend = 0;
+                return;
+            }
+            w->zombies = z;
+            w->zcap = cap;
+        }
+        w->zombies[w->nzombies++] = (struct tls_zombie){ k->tls, slot(w, k), k->gen & RING_GEN_MASK };
+    } else {
+        tls_conn_free(k->tls);
+    }
+    k->tls = NULL;
+    k->tsend = 0;
+}
+
+/* A send completion for (idx, gen): true if it was a zombie's last send. */
+static bool tls_reap(struct worker *w, uint32_t idx, uint32_t gen)
+{
+    for (uint32_t i = 0; i < w->nzombies; i++) {
+        if (w->zombies[i].slot == idx && w->zombies[i].gen == gen) {
+            tls_conn_free(w->zombies[i].t);
+            w->zombies[i] = w->zombies[--w->nzombies];
+            return true;
+        }
+    }
+    return false;
+}
+
 /* --- completions ------------------------------------------------------------ */
 
 static void on_accept(struct worker *w, const struct ring_event *ev)
@@ -992,7 +1228,14 @@ static void on_accept(struct worker *w, const struct ring_event *ev)
         k->dqhead = k->dqlen = 0;
         req_init(w->s, k);
         w->st.accepted++;
-        ring_recv(&w->ring, (uint32_t)ev->res, k->gen);
+        if (w->tls && k->tls)
+            tls_release(w, k);  /* cannot happen: freed when its close completed */
+        if (w->tls && tls_conn_new_server(&k->tls, w->tls) != 0) {
+            k->tls = NULL;
+            conn_close(w, k, false);  /* out of memory: this one connection goes */
+        } else {
+            ring_recv(&w->ring, (uint32_t)ev->res, k->gen);
+        }
     }
     if (!ev->more) {
         /* The multishot accept ended. On an error (the file table is full,
@@ -1008,15 +1251,17 @@ static void on_recv(struct worker *w, struct conn *k, const struct ring_event *e
 {
     if (ev->res > 0) {
         w->st.bytes_in += ev->len;
-        if (k->state == C_OPEN)
-            feed(w, k, ev->data, ev->len);
+        if (k->state == C_OPEN) {
+            if (!k->tls)
+                feed(w, k, ev->data, ev->len);
+            else if (tls_feed(k->tls, ev->data, ev->len) != 0)
+                tls_failed(w, k);
+            else
+                tls_drive(w, k);
+        }
         /* else lingering: the peer's bytes are read and dropped */
     } else if (ev->res == 0) {
-        if (k->state == C_LINGER || !(k->qlen || (k->flags & F_SENDING))) {
-            conn_close(w, k, false);
-        } else {
-            k->flags |= F_EOF;  /* answer what was asked, then close (flush) */
-        }
+        peer_eof(w, k);
         return;
     } else if (ev->res != -ENOBUFS) {
         conn_close(w, k, false);
@@ -1027,18 +1272,11 @@ static void on_recv(struct worker *w, struct conn *k, const struct ring_event *e
         ring_recv(&w->ring, slot(w, k), k->gen);
 }
 
-static void on_send(struct worker *w, struct conn *k, int res)
+/* The head run's inflight responses are out: take them off the queue, go on. */
+static void sent(struct worker *w, struct conn *k)
 {
     struct run *run = &k->q[k->qhead];
     const struct rendered *r = &w->s->table[run->id];
-    k->flags &= (uint8_t)~F_SENDING;
-    if (r->dyn == DEMO_DYN_STATS)
-        stats_release(w, k);
-    if (res < 0 || (uint64_t)res != k->sending) {
-        conn_close(w, k, false);
-        return;
-    }
-    w->st.bytes_out += (uint64_t)res;
     run->n = (uint16_t)(run->n - k->inflight);
     if (!run->n) {
         k->qhead = (k->qhead + 1) & (QRUNS - 1);
@@ -1049,6 +1287,57 @@ static void on_send(struct worker *w, struct conn *k, int res)
         conn_linger(w, k);
     else
         flush(w, k);
+}
+
+static void on_send(struct worker *w, struct conn *k, int res)
+{
+    const struct rendered *r = &w->s->table[k->q[k->qhead].id];
+    k->flags &= (uint8_t)~F_SENDING;
+    if (r->dyn == DEMO_DYN_STATS)
+        stats_release(w, k);
+    if (res < 0 || (uint64_t)res != k->sending) {
+        conn_close(w, k, false);
+        return;
+    }
+    w->st.bytes_out += (uint64_t)res;
+    sent(w, k);
+}
+
+/* A TLS connection's send of ciphertext completed. */
+static void on_tls_send(struct worker *w, struct conn *k, int res)
+{
+    uint32_t len = k->tsend;
+    k->tsend = 0;
+    if (k->state == C_CLOSING)
+        return;  /* freed when the close completes */
+    if (res < 0 || (uint32_t)res != len) {
+        conn_close(w, k, false);
+        return;
+    }
+    w->st.bytes_out += len;
+    tls_consumed(k->tls, len);
+    if (k->state == C_LINGER) {
+        /* close_notify is out (tls_notify): now the FIN, as conn_linger does. */
+        if (k->flags & F_EOF)
+            conn_close(w, k, false);
+        else
+            ring_shutdown(&w->ring, slot(w, k), k->gen);
+        return;
+    }
+    size_t left;
+    tls_pending(k->tls, &left);
+    if ((k->flags & F_SENDING) && k->toff == k->sending && !left) {
+        const struct rendered *r = &w->s->table[k->q[k->qhead].id];
+        k->flags &= (uint8_t)~F_SENDING;
+        if (r->dyn == DEMO_DYN_STATS)
+            stats_release(w, k);
+        sent(w, k);
+    } else {
+        tls_send(w, k);
+    }
+    /* A handshake flight or records may have waited for the buffer to drain. */
+    if (k->state == C_OPEN)
+        tls_drive(w, k);
 }
 
 static void on_event(void *ctx, const struct ring_event *ev)
@@ -1063,6 +1352,8 @@ static void on_event(void *ctx, const struct ring_event *ev)
             ring_accept(&w->ring, w->listen_fd, 0);
         return;
     }
+    if (ev->op == RING_OP_SEND && w->nzombies && tls_reap(w, ev->idx, ev->gen))
+        return;
     struct conn *k = &w->conns[ev->idx];
     if (ev->gen != (k->gen & RING_GEN_MASK))
         return; /* for an earlier connection on this slot */
@@ -1072,8 +1363,12 @@ static void on_event(void *ctx, const struct ring_event *ev)
             on_recv(w, k, ev);
         break;
     case RING_OP_SEND:
-        if (k->state == C_OPEN && (k->flags & F_SENDING))
+        if (k->tls) {
+            if (k->tsend)
+                on_tls_send(w, k, ev->res);
+        } else if (k->state == C_OPEN && (k->flags & F_SENDING)) {
             on_send(w, k, ev->res);
+        }
         break;
     case RING_OP_TIMER:
         if ((k->state == C_OPEN || k->state == C_LINGER) && (k->flags & F_TIMER)) {
@@ -1085,8 +1380,11 @@ static void on_event(void *ctx, const struct ring_event *ev)
         }
         break;
     case RING_OP_CLOSE:
-        if (k->state == C_CLOSING)
+        if (k->state == C_CLOSING) {
             k->state = C_FREE;
+            if (k->tls)
+                tls_release(w, k);
+        }
         break;
     default:
         break;
@@ -1166,21 +1464,24 @@ static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
     }
 }
 
-static void print_stats(const struct worker *ws, int nw)
+static void print_stats(const struct worker *ws, int nw, bool tls)
 {
     for (int i = 0; i < nw; i++) {
         const struct serve_stats *t = &ws[i].st;
+        char extra[64] = "";
+        if (tls)
+            snprintf(extra, sizeof extra, ", %llu tls errors", (unsigned long long)t->tls_errors);
         fprintf(stderr,
                 "blaster serve: worker %d: %llu connections, %llu requests (2xx %llu, 4xx %llu, "
                 "5xx %llu, 100-continue %llu, resets %llu, garbage %llu), %llu closes, "
-                "%llu pipeline overflows, %llu bytes in, %llu bytes out, %llu ring enters\n",
+                "%llu pipeline overflows, %llu bytes in, %llu bytes out, %llu ring enters%s\n",
                 i, (unsigned long long)t->accepted, (unsigned long long)t->requests,
                 (unsigned long long)t->s2xx, (unsigned long long)t->s4xx,
                 (unsigned long long)t->s5xx, (unsigned long long)t->continues,
                 (unsigned long long)t->resets, (unsigned long long)t->garbage,
                 (unsigned long long)t->closes, (unsigned long long)t->overflows,
                 (unsigned long long)t->bytes_in, (unsigned long long)t->bytes_out,
-                (unsigned long long)ws[i].ring.enters);
+                (unsigned long long)ws[i].ring.enters, extra);
     }
 }
 
@@ -1225,6 +1526,20 @@ int serve_main(int argc, char **argv)
         fprintf(stderr, "blaster serve: out of memory\n");
         goto out;
     }
+    if (o->tls) {
+        /* One context per worker (a tls_ctx belongs to one thread), made here so
+         * that a certificate that does not load is a usage error before anything
+         * listens. */
+        struct tls_config tc = { .certfile = o->certfile, .keyfile = o->keyfile,
+                                 .min_version = o->tls_min, .max_version = o->tls_max };
+        for (int i = 0; i < nw; i++) {
+            if (tls_ctx_new_server(&ws[i].tls, &tc, err, sizeof err) != 0) {
+                fprintf(stderr, "blaster serve: %s\n", err);
+                rc = 1;
+                goto out;
+            }
+        }
+    }
     struct sockaddr_storage addr = o->addr;
     for (int i = 0; i < nw; i++) {
         fds[i] = ring_listen((struct sockaddr *)&addr, o->addrlen, 4096);
@@ -1254,7 +1569,7 @@ int serve_main(int argc, char **argv)
     rc = 0;
     for (int i = 0; i < nw; i++) {
         ws[i] = (struct worker){ .id = i, .cpu = cpus[i % ncpus], .listen_fd = fds[i], .s = s,
-                                 .ready = &ready, .stop = &stop_flag };
+                                 .ready = &ready, .stop = &stop_flag, .tls = ws[i].tls };
         int e = worker_start(&ws[i].thread, ws[i].cpu, worker_main, &ws[i]);
         if (e) {
             /* The started workers wait at the barrier for this one forever. */
@@ -1271,8 +1586,8 @@ int serve_main(int argc, char **argv)
     }
     if (!rc) {
         addr_text(&addr, err, sizeof err);
-        fprintf(stderr, "blaster serve: listening on http://%s (%d thread%s, %s)\n", err, nw,
-                nw == 1 ? "" : "s", ws[0].mode);
+        fprintf(stderr, "blaster serve: listening on %s://%s (%d thread%s, %s)\n",
+                o->tls ? "https" : "http", err, nw, nw == 1 ? "" : "s", ws[0].mode);
     }
 
     int64_t end = o->exit_after_ns ? ring_now() + o->exit_after_ns : INT64_MAX;
@@ -1297,9 +1612,16 @@ int serve_main(int argc, char **argv)
         pthread_join(ws[i].thread, NULL);
     pthread_barrier_destroy(&ready);
     if (o->verbose)
-        print_stats(ws, nw);
+        print_stats(ws, nw, o->tls);
 out:
     for (int i = 0; ws && i < nw; i++) {
+        /* The rings are gone: no send can read a TLS output buffer any more. */
+        for (uint32_t j = 0; ws[i].conns && j < ws[i].nconns; j++)
+            tls_conn_free(ws[i].conns[j].tls);
+        for (uint32_t j = 0; j < ws[i].nzombies; j++)
+            tls_conn_free(ws[i].zombies[j].t);
+        free(ws[i].zombies);
+        tls_ctx_free(ws[i].tls);
         free(ws[i].conns);
         free(ws[i].stats_buf);
     }

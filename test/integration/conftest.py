@@ -47,18 +47,21 @@ def stop(proc, timeout=10.0):
 
 
 @contextlib.contextmanager
-def blaster_serve(*args, exit_after="120s", cpus=None):
+def blaster_serve(*args, exit_after="120s", cpus=None, tls=None):
     """`blaster serve` on a free loopback port; yields (url, proc). The server
     stops by itself after exit_after even if the test dies. cpus: its
-    affinity mask, set before exec so that its worker threads inherit it."""
+    affinity mask, set before exec so that its worker threads inherit it.
+    tls: a tls_certs object; the server then speaks HTTPS with its cert and
+    key, and the url is https://127.0.0.1:PORT/."""
     port = free_port()
+    tls_args = ["--tls", "--cert", tls.cert, "--key", tls.key] if tls is not None else []
     proc = subprocess.Popen([BLASTER, "serve", "--listen", f"127.0.0.1:{port}",
-                             "--exit-after", exit_after, *args],
+                             "--exit-after", exit_after, *tls_args, *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
     try:
         wait_port(port, proc)
-        yield f"http://127.0.0.1:{port}/", proc
+        yield f"{'https' if tls is not None else 'http'}://127.0.0.1:{port}/", proc
     finally:
         stop(proc)
 
@@ -212,3 +215,96 @@ class Conn:
         if self.buf:
             return False
         return self.sock.recv(1) == b""
+
+
+class TlsCerts:
+    """Paths (str) of the PEM files tls_certs makes; see there."""
+
+
+def _openssl(*args, cwd):
+    r = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        raise RuntimeError(f"openssl {' '.join(args)} failed:\n{r.stderr}")
+
+
+SERVER_EXT = ("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+              "extendedKeyUsage=serverAuth\nsubjectAltName={san}\n")
+CLIENT_EXT = ("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+              "extendedKeyUsage=clientAuth\n")
+# `openssl ca`, the only openssl 3.0 command that takes a start date in the
+# past: the expired certificate.
+CA_CONF = """
+[ca]
+default_ca = ca_default
+[ca_default]
+dir = {dir}
+database = {dir}/index.txt
+new_certs_dir = {dir}/issued
+serial = {dir}/serial
+default_md = sha256
+policy = policy_any
+copy_extensions = none
+[policy_any]
+commonName = supplied
+[ext_expired]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost,IP:127.0.0.1
+"""
+
+
+@pytest.fixture(scope="session")
+def tls_certs(tmp_path_factory):
+    """Certificates made once per session with the openssl CLI (EC P-256 keys).
+    Attributes, all str paths:
+      ca                  the CA that signed everything below
+      cert, key           server: CN=localhost, SAN DNS:localhost, IP:127.0.0.1
+      client_cert, client_key   client (extendedKeyUsage clientAuth)
+      other_ca            a second CA that signed nothing used here
+      wrong_cert, wrong_key     server for DNS:other.example only
+      expired_cert, expired_key server for localhost, valid 2020-01-01..2020-02-01"""
+    d = str(tmp_path_factory.mktemp("tls"))
+    c = TlsCerts()
+
+    def key(name):
+        _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                 "-out", f"{name}.key", cwd=d)
+        return os.path.join(d, f"{name}.key")
+
+    def ca(name, cn):
+        key(name)
+        _openssl("req", "-new", "-x509", "-key", f"{name}.key", "-subj", f"/CN={cn}", "-days", "3650",
+                 "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", f"{name}.pem", cwd=d)
+        return os.path.join(d, f"{name}.pem")
+
+    def leaf(name, cn, ext):
+        key(name)
+        with open(os.path.join(d, f"{name}.ext"), "w") as f:
+            f.write(ext)
+        _openssl("req", "-new", "-key", f"{name}.key", "-subj", f"/CN={cn}", "-out", f"{name}.csr", cwd=d)
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                 "-CAcreateserial", "-days", "825", "-sha256", "-extfile", f"{name}.ext",
+                 "-out", f"{name}.pem", cwd=d)
+        return os.path.join(d, f"{name}.pem"), os.path.join(d, f"{name}.key")
+
+    c.ca = ca("ca", "blaster test CA")
+    c.other_ca = ca("other_ca", "blaster other CA")
+    c.cert, c.key = leaf("server", "localhost", SERVER_EXT.format(san="DNS:localhost,IP:127.0.0.1"))
+    c.client_cert, c.client_key = leaf("client", "blaster client", CLIENT_EXT)
+    c.wrong_cert, c.wrong_key = leaf("wrong", "other.example", SERVER_EXT.format(san="DNS:other.example"))
+
+    os.makedirs(os.path.join(d, "issued"))
+    open(os.path.join(d, "index.txt"), "w").close()
+    with open(os.path.join(d, "serial"), "w") as f:
+        f.write("1000\n")
+    with open(os.path.join(d, "ca.conf"), "w") as f:
+        f.write(CA_CONF.format(dir=d))
+    c.expired_key = key("expired")
+    _openssl("req", "-new", "-key", "expired.key", "-subj", "/CN=localhost", "-out", "expired.csr", cwd=d)
+    _openssl("ca", "-batch", "-config", "ca.conf", "-cert", "ca.pem", "-keyfile", "ca.key",
+             "-startdate", "20200101000000Z", "-enddate", "20200201000000Z", "-extensions", "ext_expired",
+             "-notext", "-in", "expired.csr", "-out", "expired.pem", cwd=d)
+    c.expired_cert = os.path.join(d, "expired.pem")
+    return c
