@@ -103,6 +103,11 @@ bool tls_resumed(const struct tls_conn *t);     /* this handshake resumed a sess
 const char *tls_protocol(const struct tls_conn *t);  /* "TLSv1.3", "TLSv1.2", "" */
 const char *tls_error(const struct tls_conn *t); /* "" unless tls_read returned TLS_ERROR */
 
+/* Bytes wolfSSL holds from allocations made and freed on the calling thread (its own
+ * blocks, rounded up to their size class; blocks kept for reuse are not counted). For
+ * tests and diagnostics: how much a connection costs is the drop when it is freed. */
+long tls_thread_live_bytes(void);
+
 /* "wolfSSL 5.5.4 (AES-NI)" or "wolfSSL 5.5.4 (no AES-NI)", from the headers built against. */
 const char *tls_version_string(void);
 
