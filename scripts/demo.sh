@@ -11,15 +11,19 @@ LOG=$(mktemp)
 NCPU=$(nproc)
 SERVER_CPU=$((NCPU - 1))
 if [ "$NCPU" -ge 2 ]; then PIN_SERVER="taskset -c $SERVER_CPU"; PIN_CLIENT="taskset -c 0-$((SERVER_CPU - 1))"; else PIN_SERVER=""; PIN_CLIENT=""; fi
+# Until the server PID says "listening" in LOG (5 s at most), then show its line.
+wait_listening() {
+    for _ in $(seq 100); do
+        grep -q listening "$2" && break
+        kill -0 "$1" 2>/dev/null || { cat "$2"; exit 1; }
+        sleep 0.05
+    done
+    cat "$2"
+}
 $PIN_SERVER "$BLASTER" serve --listen "127.0.0.1:$PORT" --threads 1 --exit-after 90s --app demo --delay 1ms 2>"$LOG" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -f "$LOG"' EXIT
-for _ in $(seq 100); do
-    grep -q listening "$LOG" && break
-    kill -0 $SERVER 2>/dev/null || { cat "$LOG"; exit 1; }
-    sleep 0.05
-done
-cat "$LOG"
+wait_listening $SERVER "$LOG"
 echo
 echo "== closed model: 50 connections, as fast as the server answers (5s)"
 echo "   $PIN_CLIENT $BLASTER -c 50 -d 5s http://127.0.0.1:$PORT/api/v1/tracks"
@@ -50,12 +54,7 @@ trap 'kill $SERVER ${TLS_SERVER:-} 2>/dev/null || true; wait $SERVER ${TLS_SERVE
 $PIN_SERVER "$BLASTER" serve --listen "127.0.0.1:$TLS_PORT" --threads 1 --exit-after 60s --app demo \
     --tls --cert "$TLS_DIR/server.pem" --key "$TLS_DIR/server.key" 2>"$TLS_LOG" &
 TLS_SERVER=$!
-for _ in $(seq 100); do
-    grep -q listening "$TLS_LOG" && break
-    kill -0 $TLS_SERVER 2>/dev/null || { cat "$TLS_LOG"; exit 1; }
-    sleep 0.05
-done
-cat "$TLS_LOG"
+wait_listening $TLS_SERVER "$TLS_LOG"
 echo
 echo "== HTTPS: 50 connections (5s), TLS 1.3 with wolfSSL, the server's certificate verified"
 echo "   $PIN_CLIENT $BLASTER -c 50 -d 5s --cacert ca.pem https://localhost:$TLS_PORT/api/v1/tracks"

@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "blaster/report.h"
+#include "test/unit/export_json.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -373,41 +374,21 @@ static void abort_due_honours_abort_on_fail_and_delay(void **state)
 
 /* ---- JSON export --------------------------------------------------------- */
 
+struct export_ctx { struct fixture *fx; struct report_thresholds *t; };
+
+static int write_report(const char *path, void *ctx, char *err, size_t errlen)
+{
+    struct export_ctx *c = ctx;
+    return report_export(path, &c->fx->in, c->t, err, errlen);
+}
+
 static json_t *export_and_load(struct fixture *fx, struct report_thresholds *t)
 {
-    char path[] = "/tmp/test_report_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    char err[512] = "";
-    if (report_export(path, &fx->in, t, err, sizeof err) != 0)
-        fail_msg("export: %s", err);
-    json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
-    if (!root)
-        fail_msg("%s: %s at line %d", path, je.text, je.line);
-    unlink(path);
-    return root;
+    struct export_ctx c = { fx, t };
+    return export_json(write_report, &c);
 }
 
-static json_t *metric(json_t *root, const char *key, const char *type, const char *contains)
-{
-    json_t *m = json_object_get(json_object_get(root, "metrics"), key);
-    if (!m)
-        fail_msg("metrics['%s'] missing", key);
-    assert_string_equal(json_string_value(json_object_get(m, "type")), type);
-    assert_string_equal(json_string_value(json_object_get(m, "contains")), contains);
-    assert_true(json_is_object(json_object_get(m, "values")));
-    return m;
-}
 
-static double value(json_t *m, const char *k)
-{
-    json_t *v = json_object_get(json_object_get(m, "values"), k);
-    if (!json_is_number(v))
-        fail_msg("values['%s'] is not a number", k);
-    return json_number_value(v);
-}
 
 static int th_ok(json_t *m, const char *src)
 {
@@ -429,76 +410,76 @@ static void export_has_k6_shape(void **state)
     json_t *root = export_and_load(fx, &t);
 
     /* Counters, rates, gauges, trends. */
-    json_t *m = metric(root, "http_reqs", "counter", "default");
-    assert_int_equal((int)value(m, "count"), 1610);
-    assert_true(fabs(value(m, "rate") - 161) < 1e-9);
+    json_t *m = export_metric(root, "http_reqs", "counter", "default");
+    assert_int_equal((int)export_value(m, "count"), 1610);
+    assert_true(fabs(export_value(m, "rate") - 161) < 1e-9);
     assert_true(json_is_integer(json_object_get(json_object_get(m, "values"), "count")));
     assert_int_equal(th_ok(m, "count>=1610"), 1);
     assert_int_equal(th_ok(m, "rate>161"), 0);
-    m = metric(root, "http_req_failed", "rate", "default");
-    assert_int_equal((int)value(m, "passes"), 12);
-    assert_int_equal((int)value(m, "fails"), 1598);
-    assert_true(fabs(value(m, "rate") - 12.0 / 1610) < 1e-9);
+    m = export_metric(root, "http_req_failed", "rate", "default");
+    assert_int_equal((int)export_value(m, "passes"), 12);
+    assert_int_equal((int)export_value(m, "fails"), 1598);
+    assert_true(fabs(export_value(m, "rate") - 12.0 / 1610) < 1e-9);
     assert_int_equal(th_ok(m, "rate<0.005"), 0);
-    m = metric(root, "checks", "rate", "default");
-    assert_int_equal((int)value(m, "passes"), 1098);
-    assert_int_equal((int)value(m, "fails"), 12);
+    m = export_metric(root, "checks", "rate", "default");
+    assert_int_equal((int)export_value(m, "passes"), 1098);
+    assert_int_equal((int)export_value(m, "fails"), 12);
     assert_int_equal(th_ok(m, "rate>0.99"), 0);
     assert_int_equal(th_ok(m, "rate>0.98"), 1);
-    m = metric(root, "vus_max", "gauge", "default");
-    assert_int_equal((int)value(m, "value"), 60);
-    assert_int_equal((int)value(m, "max"), 60);
-    m = metric(root, "vus", "gauge", "default");
-    assert_int_equal((int)value(m, "value"), 0);
-    assert_int_equal((int)value(m, "max"), 60);
-    m = metric(root, "data_sent", "counter", "data");
-    assert_int_equal((long long)value(m, "count"), 500LL * (1 << 20) + 20000);
-    metric(root, "data_received", "counter", "data");
-    m = metric(root, "iterations", "counter", "default");
-    assert_int_equal((int)value(m, "count"), 150);
-    m = metric(root, "dropped_iterations", "counter", "default");
-    assert_int_equal((int)value(m, "count"), 3);
+    m = export_metric(root, "vus_max", "gauge", "default");
+    assert_int_equal((int)export_value(m, "value"), 60);
+    assert_int_equal((int)export_value(m, "max"), 60);
+    m = export_metric(root, "vus", "gauge", "default");
+    assert_int_equal((int)export_value(m, "value"), 0);
+    assert_int_equal((int)export_value(m, "max"), 60);
+    m = export_metric(root, "data_sent", "counter", "data");
+    assert_int_equal((long long)export_value(m, "count"), 500LL * (1 << 20) + 20000);
+    export_metric(root, "data_received", "counter", "data");
+    m = export_metric(root, "iterations", "counter", "default");
+    assert_int_equal((int)export_value(m, "count"), 150);
+    m = export_metric(root, "dropped_iterations", "counter", "default");
+    assert_int_equal((int)export_value(m, "count"), 3);
 
     static const char *const stats[] = { "avg", "min", "med", "max", "p(90)", "p(95)", "p(99)", "p(99.9)" };
     static const char *const trends[] = { "http_req_duration", "http_req_duration{expected_response:true}",
                                           "http_req_service", "http_req_waiting", "http_req_connecting",
                                           "client_lag", "iteration_duration" };
     for (size_t i = 0; i < N(trends); i++) {
-        m = metric(root, trends[i], "trend", "time");
+        m = export_metric(root, trends[i], "trend", "time");
         assert_int_equal(json_object_size(json_object_get(m, "values")), N(stats));
         for (size_t k = 0; k < N(stats); k++)
-            value(m, stats[k]);
+            export_value(m, stats[k]);
     }
-    m = metric(root, "http_req_duration", "trend", "time");
-    assert_true(fabs(value(m, "max") - 300) < 1e-9);
-    assert_true(fabs(value(m, "min") - 1) < 1e-9);
+    m = export_metric(root, "http_req_duration", "trend", "time");
+    assert_true(fabs(export_value(m, "max") - 300) < 1e-9);
+    assert_true(fabs(export_value(m, "min") - 1) < 1e-9);
     assert_int_equal(th_ok(m, "p(95)<500"), 1);
     assert_int_equal(th_ok(m, "p(99.9)<=300"), 1);
-    m = metric(root, "http_req_duration{expected_response:true}", "trend", "time");
-    assert_true(fabs(value(m, "max") - 300) < 1e-9);
+    m = export_metric(root, "http_req_duration{expected_response:true}", "trend", "time");
+    assert_true(fabs(export_value(m, "max") - 300) < 1e-9);
     assert_int_equal(th_ok(m, "max<300"), 0);
-    m = metric(root, "http_req_service", "trend", "time");
+    m = export_metric(root, "http_req_service", "trend", "time");
     assert_null(json_object_get(m, "thresholds"));   /* only where some are defined */
 
     /* Sub-metrics of the thresholds, under their canonical key, equal refs merged. */
-    m = metric(root, "http_req_duration{scenario:browse}", "trend", "time");
-    assert_true(fabs(value(m, "p(95)") - 95) < 0.1);
+    m = export_metric(root, "http_req_duration{scenario:browse}", "trend", "time");
+    assert_true(fabs(export_value(m, "p(95)") - 95) < 0.1);
     assert_int_equal(json_object_size(json_object_get(m, "thresholds")), 3);
     assert_int_equal(th_ok(m, "p(95)<90"), 0);
     assert_int_equal(th_ok(m, "p(95)<100"), 1);
     assert_int_equal(th_ok(m, "med<=51"), 1);
-    m = metric(root, "http_req_duration{name:upload_initiate,expected_response:true}", "trend", "time");
-    assert_true(fabs(value(m, "max") - 98) < 1e-9);
+    m = export_metric(root, "http_req_duration{name:upload_initiate,expected_response:true}", "trend", "time");
+    assert_true(fabs(export_value(m, "max") - 98) < 1e-9);
     assert_int_equal(json_object_size(json_object_get(m, "thresholds")), 2);
-    m = metric(root, "http_req_failed{scenario:upload}", "rate", "default");
-    assert_int_equal((int)value(m, "passes"), 2);
-    assert_int_equal((int)value(m, "fails"), 598);
-    m = metric(root, "http_reqs{scenario:browse,method:GET}", "counter", "default");
-    assert_int_equal((int)value(m, "count"), 1010);
-    m = metric(root, "iterations{scenario:upload}", "counter", "default");
-    assert_int_equal((int)value(m, "count"), 50);
-    m = metric(root, "checks{scenario:upload}", "rate", "default");
-    assert_int_equal((int)value(m, "passes"), 98);
+    m = export_metric(root, "http_req_failed{scenario:upload}", "rate", "default");
+    assert_int_equal((int)export_value(m, "passes"), 2);
+    assert_int_equal((int)export_value(m, "fails"), 598);
+    m = export_metric(root, "http_reqs{scenario:browse,method:GET}", "counter", "default");
+    assert_int_equal((int)export_value(m, "count"), 1010);
+    m = export_metric(root, "iterations{scenario:upload}", "counter", "default");
+    assert_int_equal((int)export_value(m, "count"), 50);
+    m = export_metric(root, "checks{scenario:upload}", "rate", "default");
+    assert_int_equal((int)export_value(m, "passes"), 98);
 
     /* root_group: k6's ids are the MD5 of the paths. */
     json_t *rg = json_object_get(root, "root_group");
@@ -569,11 +550,11 @@ static void export_uses_summary_trend_stats(void **state)
     fx->sf.summary_trend_stats = fx->trend_stats;
     fx->sf.nsummary_trend_stats = 3;
     json_t *root = export_and_load(fx, NULL);
-    json_t *m = metric(root, "http_req_duration", "trend", "time");
+    json_t *m = export_metric(root, "http_req_duration", "trend", "time");
     assert_int_equal(json_object_size(json_object_get(m, "values")), 4);
-    assert_int_equal((int)value(m, "count"), 1600);
+    assert_int_equal((int)export_value(m, "count"), 1600);
     assert_true(json_is_integer(json_object_get(json_object_get(m, "values"), "count")));
-    value(m, "p(99.9)");
+    export_value(m, "p(99.9)");
     json_t *ts = json_object_get(json_object_get(root, "options"), "summaryTrendStats");
     assert_int_equal(json_array_size(ts), 4);
     assert_string_equal(json_string_value(json_array_get(ts, 3)), "p(99.9)");
@@ -814,21 +795,21 @@ static void tls_text_and_export(void **state)
 
     json_t *root = export_and_load(fx, &t);
     static const char *const stats[] = { "avg", "min", "med", "max", "p(90)", "p(95)", "p(99)", "p(99.9)" };
-    json_t *m = metric(root, "http_req_tls_handshaking", "trend", "time");
+    json_t *m = export_metric(root, "http_req_tls_handshaking", "trend", "time");
     assert_int_equal(json_object_size(json_object_get(m, "values")), N(stats));
     for (size_t k = 0; k < N(stats); k++)
-        value(m, stats[k]);
-    assert_true(fabs(value(m, "max") - 150) < 0.2);
-    assert_true(fabs(value(m, "min") - 1) < 1e-9);
-    assert_true(fabs(value(m, "p(95)") - 150) < 0.2);
+        export_value(m, stats[k]);
+    assert_true(fabs(export_value(m, "max") - 150) < 0.2);
+    assert_true(fabs(export_value(m, "min") - 1) < 1e-9);
+    assert_true(fabs(export_value(m, "p(95)") - 150) < 0.2);
     assert_int_equal(th_ok(m, "p(95)<100"), 0);
-    m = metric(root, "http_req_tls_handshaking{scenario:browse}", "trend", "time");
-    assert_true(fabs(value(m, "p(95)") - 19) < 0.1);
+    m = export_metric(root, "http_req_tls_handshaking{scenario:browse}", "trend", "time");
+    assert_true(fabs(export_value(m, "p(95)") - 19) < 0.1);
     assert_int_equal(th_ok(m, "p(95)<100"), 1);
-    m = metric(root, "tls_handshakes", "counter", "default");
-    assert_int_equal((int)value(m, "count"), 30);
+    m = export_metric(root, "tls_handshakes", "counter", "default");
+    assert_int_equal((int)export_value(m, "count"), 30);
     assert_true(json_is_integer(json_object_get(json_object_get(m, "values"), "count")));
-    assert_true(fabs(value(m, "rate") - 3) < 1e-9);
+    assert_true(fabs(export_value(m, "rate") - 3) < 1e-9);
     assert_null(json_object_get(m, "thresholds"));
     json_t *bl = json_object_get(root, "blaster");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(bl, "errors"), "tls")), 12);
@@ -856,9 +837,9 @@ static void tls_errors_alone_show_tls(void **state)
     want_text(text, "    http_req_tls_handshaking........: avg=0s");
     free(text);
     json_t *root = export_and_load(fx, NULL);
-    json_t *m = metric(root, "tls_handshakes", "counter", "default");
-    assert_int_equal((int)value(m, "count"), 0);
-    metric(root, "http_req_tls_handshaking", "trend", "time");
+    json_t *m = export_metric(root, "tls_handshakes", "counter", "default");
+    assert_int_equal((int)export_value(m, "count"), 0);
+    export_metric(root, "http_req_tls_handshaking", "trend", "time");
     assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(root, "blaster"), "tls"),
                                                           "protocol")), "");
     json_decref(root);
@@ -890,7 +871,7 @@ static void plain_run_has_no_tls(void **state)
         fail_msg("compile: %s", err);
     assert_int_equal(report_thresholds_eval(&t, &fx->in), 0);
     root = export_and_load(fx, &t);
-    json_t *m = metric(root, "http_req_tls_handshaking", "trend", "time");
+    json_t *m = export_metric(root, "http_req_tls_handshaking", "trend", "time");
     assert_int_equal(th_ok(m, "p(95)<100"), 1);
     assert_null(json_object_get(json_object_get(root, "metrics"), "tls_handshakes"));
     json_decref(root);

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "blaster/summary.h"
+#include "test/unit/export_json.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -97,40 +98,17 @@ static void want_text(const char *text, const char *s)
     }
 }
 
+static int write_summary(const char *path, void *ctx, char *err, size_t errlen)
+{
+    return summary_export(path, &((struct fixture *)ctx)->r, err, errlen);
+}
+
 static json_t *export_and_load(struct fixture *fx)
 {
-    char path[] = "/tmp/test_summary_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    char err[512] = "";
-    if (summary_export(path, &fx->r, err, sizeof err) != 0)
-        fail_msg("export: %s", err);
-    json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
-    if (!root)
-        fail_msg("%s: %s at line %d", path, je.text, je.line);
-    unlink(path);
-    return root;
+    return export_json(write_summary, fx);
 }
 
-static json_t *metric(json_t *root, const char *key, const char *type, const char *contains)
-{
-    json_t *m = json_object_get(json_object_get(root, "metrics"), key);
-    if (!m)
-        fail_msg("metrics['%s'] missing", key);
-    assert_string_equal(json_string_value(json_object_get(m, "type")), type);
-    assert_string_equal(json_string_value(json_object_get(m, "contains")), contains);
-    return m;
-}
 
-static double value(json_t *m, const char *k)
-{
-    json_t *v = json_object_get(json_object_get(m, "values"), k);
-    if (!json_is_number(v))
-        fail_msg("values['%s'] is not a number", k);
-    return json_number_value(v);
-}
 
 static void tls_text(void **state)
 {
@@ -159,16 +137,16 @@ static void tls_export(void **state)
     add_tls(fx);
     json_t *root = export_and_load(fx);
     static const char *const stats[] = { "avg", "min", "med", "max", "p(90)", "p(95)", "p(99)", "p(99.9)" };
-    json_t *m = metric(root, "http_req_tls_handshaking", "trend", "time");
+    json_t *m = export_metric(root, "http_req_tls_handshaking", "trend", "time");
     assert_int_equal(json_object_size(json_object_get(m, "values")), N(stats));
     for (size_t k = 0; k < N(stats); k++)
-        value(m, stats[k]);
-    assert_true(fabs(value(m, "min") - 1) < 1e-9);
-    assert_true(fabs(value(m, "max") - 40) < 0.05);
-    assert_true(fabs(value(m, "p(95)") - 38) < 0.05);
-    m = metric(root, "tls_handshakes", "counter", "default");
-    assert_true(fabs(value(m, "count") - 40) < 1e-9);
-    assert_true(fabs(value(m, "rate") - 4) < 1e-9);
+        export_value(m, stats[k]);
+    assert_true(fabs(export_value(m, "min") - 1) < 1e-9);
+    assert_true(fabs(export_value(m, "max") - 40) < 0.05);
+    assert_true(fabs(export_value(m, "p(95)") - 38) < 0.05);
+    m = export_metric(root, "tls_handshakes", "counter", "default");
+    assert_true(fabs(export_value(m, "count") - 40) < 1e-9);
+    assert_true(fabs(export_value(m, "rate") - 4) < 1e-9);
     json_t *bl = json_object_get(root, "blaster");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(bl, "errors"), "tls")), 12);
     json_t *tls = json_object_get(bl, "tls");
@@ -192,8 +170,8 @@ static void tls_errors_alone(void **state)
     want_text(text, "     http_req_tls_handshaking........: avg=0s");
     free(text);
     json_t *root = export_and_load(fx);
-    metric(root, "http_req_tls_handshaking", "trend", "time");
-    metric(root, "tls_handshakes", "counter", "default");
+    export_metric(root, "http_req_tls_handshaking", "trend", "time");
+    export_metric(root, "tls_handshakes", "counter", "default");
     json_decref(root);
 }
 
@@ -210,7 +188,7 @@ static void plain_has_no_tls(void **state)
     json_t *ms = json_object_get(root, "metrics");
     assert_null(json_object_get(ms, "http_req_tls_handshaking"));
     assert_null(json_object_get(ms, "tls_handshakes"));
-    metric(root, "http_req_connecting", "trend", "time");
+    export_metric(root, "http_req_connecting", "trend", "time");
     assert_null(json_object_get(json_object_get(root, "blaster"), "tls"));
     json_decref(root);
 }
