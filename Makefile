@@ -12,7 +12,10 @@ CFLAGS  += $(OPT) -DBLASTER_VERSION=\"$(VERSION)\" -g -std=gnu11 -D_GNU_SOURCE -
 # package (no AES-NI: 40x slower AES-GCM here) where the CPU has no AES-NI.
 # Decided from the CPU, not from the file, which the deps stamp makes later.
 WOLFSSL_PREFIX := deps/wolfssl
-ifeq ($(shell grep -qm1 -w aes /proc/cpuinfo && echo 1)$(BLASTER_WOLFSSL_SYSTEM),1)
+# WOLFSSL_SYSTEM=1 links Debian's binary package even with AES-NI, for the
+# debian-wolfssl target below; unlike BLASTER_WOLFSSL_SYSTEM=1 it does not tell
+# scripts/wolfssl.sh to replace deps/wolfssl.
+ifeq ($(shell grep -qm1 -w aes /proc/cpuinfo && echo 1)$(BLASTER_WOLFSSL_SYSTEM)$(WOLFSSL_SYSTEM),1)
   CFLAGS       += -I$(WOLFSSL_PREFIX)/include
   WOLFSSL_LIBS := $(WOLFSSL_PREFIX)/lib/libwolfssl.a -lm -pthread
 else
@@ -29,7 +32,7 @@ HDRS      := $(wildcard ring/*.h tls/*.h blaster/*.h)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all test unit integration asan bench demo fuzz clean deps install
+.PHONY: all test unit integration asan bench demo fuzz clean deps install debian-wolfssl
 
 all: $(BUILD)/blaster
 
@@ -81,8 +84,15 @@ fuzz: | $(DEPS_STAMP)
 	      -o $(BUILD)/fuzz_capture
 	$(BUILD)/fuzz_capture -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)/corpus_capture
 
-bench: $(BUILD)/blaster
-	scripts/bench.sh
+# The same blaster linked against Debian's binary libwolfssl (no AES-NI, no SP
+# asm) in $(BUILD)/debian-wolfssl, leaving $(BUILD) and deps/wolfssl alone: the
+# tls-upload rows of make bench compare it with the normal build.
+debian-wolfssl: | $(DEPS_STAMP)
+	$(MAKE) BUILD=$(BUILD)/debian-wolfssl WOLFSSL_SYSTEM=1 DEPS_STAMP=$(DEPS_STAMP) \
+	        $(BUILD)/debian-wolfssl/blaster
+
+bench: $(BUILD)/blaster debian-wolfssl
+	BLASTER_DEBIAN_WOLFSSL=$(BUILD)/debian-wolfssl/blaster scripts/bench.sh
 
 demo: $(BUILD)/blaster
 	scripts/demo.sh $(BUILD)/blaster

@@ -7,12 +7,13 @@ this runs one client, measures it, and writes the final table.
   bench-helper.py waitport PORT PID SECONDS
       wait until 127.0.0.1:PORT accepts; fail early if process PID is gone
   bench-helper.py run --runs FILE --section S --tool T --conns N --rep R
-                      --timeout SECONDS --log FILE [--summary FILE]
+                      --timeout SECONDS --log FILE [--summary FILE] [--name NAME]
                       [--rss-at SECONDS --port PORT] -- COMMAND...
       run COMMAND (bash has already put `taskset -c CPU` in front), kill it after
       SECONDS, take its CPU time from the kernel (wait4's rusage: user + sys of
       the client and all its threads), parse what the tool printed, and append
-      one JSON record to FILE. With --rss-at, read the client's VmRSS after that
+      one JSON record to FILE (under NAME, default T: T says how to parse the
+      output, NAME tells apart two runs of one tool). With --rss-at, read the client's VmRSS after that
       many seconds and count its established connections to PORT.
   bench-helper.py report --runs FILE --meta FILE
       print the markdown results table of every record in FILE
@@ -125,6 +126,14 @@ def parse_h2load(text, rec):
         rec["count"] = int(m.group(4))
         rec["errors"] = int(m.group(5))  # "failed" includes errored and timeout
         rec["error_detail"] = m.group(0)
+    m = re.search(r"^TLS Protocol: (\S+)", text, re.M)
+    if m:
+        rec["tls_protocol"] = m.group(1)
+        # h2load makes a full handshake for every connection (no resumption).
+        rec["tls_resumed"] = 0
+    m = re.search(r"^Cipher: (\S+)", text, re.M)
+    if m:
+        rec["tls_cipher"] = m.group(1)
 
 
 def parse_blaster(path, rec):
@@ -142,7 +151,19 @@ def parse_blaster(path, rec):
     dur = m.get("http_req_duration", {}).get("values", {})
     if "p(99)" in dur:
         rec["duration_p99_ms"] = float(dur["p(99)"])
+    hs = m.get("tls_handshakes", {}).get("values", {})
+    if "count" in hs:
+        rec["tls_handshakes"] = int(hs["count"])
+        rec["tls_handshake_rate"] = float(hs.get("rate", 0))
+    hsd = m.get("http_req_tls_handshaking", {}).get("values", {})
+    if "med" in hsd:
+        rec["tls_handshaking_med_ms"] = float(hsd["med"])
     b = d.get("blaster", {})
+    tls = b.get("tls") or {}
+    if "resumed" in tls:
+        rec["tls_resumed"] = int(tls["resumed"])
+    if tls.get("protocol"):
+        rec["tls_protocol"] = tls["protocol"]
     detail = [f"{k}={v}" for k, v in b.get("errors", {}).items() if v]
     detail += [f"status {k}: {v}" for k, v in b.get("status_codes", {}).items()
                if not 200 <= int(k) < 400]
@@ -160,7 +181,7 @@ def cmd_run(args):
     cmd = args.command
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
-    rec = {"section": args.section, "tool": args.tool, "conns": args.conns, "rep": args.rep,
+    rec = {"section": args.section, "tool": args.name or args.tool, "conns": args.conns, "rep": args.rep,
            "cmd": shlex.join(cmd), "ok": False}
     if args.summary and os.path.exists(args.summary):
         os.unlink(args.summary)
@@ -255,14 +276,26 @@ def cmd_run(args):
         rec["ok"] = True
     if rec.get("count"):
         rec["cpu_us_per_req"] = (rec["cpu_user_s"] + rec["cpu_sys_s"]) * 1e6 / rec["count"]
+    # The handshakes row: a new connection per request. blaster counts its
+    # handshakes; h2load's are its requests (the server closes after each one).
+    if args.section == "handshakes" and rec.get("count"):
+        if args.tool == "h2load":
+            rec["tls_handshakes"] = rec["count"]
+            rec["tls_handshake_rate"] = rec.get("rate")
+        if rec.get("tls_handshakes"):
+            rec["cpu_us_per_hs"] = ((rec["cpu_user_s"] + rec["cpu_sys_s"]) * 1e6
+                                    / rec["tls_handshakes"])
 
     with open(args.runs, "a") as f:
         f.write(json.dumps(rec) + "\n")
-    brief = (f"  {args.tool:8} c={args.conns:<6} rep {args.rep}: "
+    brief = (f"  {rec['tool']:8} c={args.conns:<6} rep {args.rep}: "
              + (f"{rec.get('rate', 0):>10.0f} req/s  "
                 f"{rec.get('cpu_us_per_req', float('nan')):6.2f} µs CPU/req  "
                 f"errors {rec.get('errors', '?')}"
                 if rec.get("count") else "")
+             + (f"  {rec['tls_handshake_rate']:.0f} handshakes/s "
+                f"{rec.get('cpu_us_per_hs', float('nan')):.0f} µs CPU/handshake"
+                if rec.get("cpu_us_per_hs") else "")
              + (f"  RSS {rec['rss_kib']} KiB, {rec.get('established', '?')} established"
                 if rec.get("rss_kib") is not None else "")
              + ("" if rec["ok"] else f"  FAILED: {rec.get('reason')} (log: {args.log})"))
@@ -285,6 +318,86 @@ def verdict(ok, rule):
     if ok is None:
         return f"n/a ({rule})"
     return f"**{'PASS' if ok else 'MISS'}** ({rule})"
+
+
+def closed_table(w, runs, good, failed, section, title, limit, rule):
+    """The closed-model table of SECTION: wrk, blaster, h2load per connection
+    count, ratios to wrk within a repetition; blaster's CPU/req ratio checked
+    against LIMIT."""
+    thr = [r for r in good if r["section"] == section]
+    if not (thr or any(r["section"] == section for r in failed)):
+        return
+    w(f"## {title}")
+    w("")
+    w("| conns | client | req/s | × wrk | CPU µs/req | × wrk | errors (sum) | runs | target |")
+    w("|---:|---|---:|---:|---:|---:|---:|---:|---|")
+    conns_list = sorted({r["conns"] for r in runs if r["section"] == section})
+    for c in conns_list:
+        by_rep = {}
+        for r in thr:
+            if r["conns"] == c:
+                by_rep.setdefault(r["rep"], {})[r["tool"]] = r
+        for tool in ("wrk", "blaster", "h2load"):
+            rs = [reps[tool] for reps in by_rep.values() if tool in reps]
+            rate = median([r.get("rate") for r in rs])
+            cpu = median([r.get("cpu_us_per_req") for r in rs])
+            # Ratios are taken within a repetition (same minute, same noise)
+            # and the median of those is shown.
+            rr = median([reps[tool]["rate"] / reps["wrk"]["rate"]
+                         for reps in by_rep.values()
+                         if tool in reps and "wrk" in reps and reps["wrk"].get("rate")])
+            cr = median([reps[tool]["cpu_us_per_req"] / reps["wrk"]["cpu_us_per_req"]
+                         for reps in by_rep.values()
+                         if tool in reps and "wrk" in reps
+                         and reps["wrk"].get("cpu_us_per_req")])
+            errs = sum(r.get("errors", 0) or 0 for r in rs)
+            target = ""
+            if tool == "blaster":
+                target = verdict(None if cr is None else cr <= limit, rule)
+            w(f"| {c} | {tool} | {fmt(rate, ',.0f')} | {fmt(rr, '.2f')} | {fmt(cpu, '.2f')} "
+              f"| {fmt(cr, '.2f')} | {errs} | {len(rs)} | {target} |")
+    w("")
+
+
+def handshakes_table(w, runs, good, failed, meta):
+    hs = [r for r in good if r["section"] == "handshakes"]
+    if not (hs or any(r["section"] == "handshakes" for r in failed)):
+        return
+    w(f"## Handshakes: a new connection and TLS handshake per request, "
+      f"{meta.get('hs_conns', '?')} connections")
+    w("")
+    w("nginx closes after every response (`keepalive_requests 1`). h2load makes a full "
+      "handshake each time; blaster resumes its last session unless `--no-resume`. "
+      "No client verifies the certificate (blaster: `-k`). No target: for the record.")
+    w("")
+    w("| client | handshakes/s | × h2load | CPU µs/handshake | × h2load | resumed | "
+      "TLS | errors (sum) | runs |")
+    w("|---|---:|---:|---:|---:|---:|---|---:|---:|")
+    by_rep = {}
+    for r in hs:
+        by_rep.setdefault(r["rep"], {})[r["tool"]] = r
+    for tool in ("h2load", "blaster", "blaster --no-resume"):
+        rs = [reps[tool] for reps in by_rep.values() if tool in reps]
+        rate = median([r.get("tls_handshake_rate") for r in rs])
+        cpu = median([r.get("cpu_us_per_hs") for r in rs])
+        rr = median([reps[tool]["tls_handshake_rate"] / reps["h2load"]["tls_handshake_rate"]
+                     for reps in by_rep.values()
+                     if tool in reps and "h2load" in reps
+                     and reps[tool].get("tls_handshake_rate")
+                     and reps["h2load"].get("tls_handshake_rate")])
+        cr = median([reps[tool]["cpu_us_per_hs"] / reps["h2load"]["cpu_us_per_hs"]
+                     for reps in by_rep.values()
+                     if tool in reps and "h2load" in reps
+                     and reps[tool].get("cpu_us_per_hs") and reps["h2load"].get("cpu_us_per_hs")])
+        n = sum(r.get("tls_handshakes", 0) for r in rs)
+        res = sum(r.get("tls_resumed", 0) for r in rs)
+        resumed = f"{100 * res / n:.1f}%" if n else "n/a"
+        proto = ", ".join(sorted({r["tls_protocol"] + (f" {r['tls_cipher']}" if r.get("tls_cipher") else "")
+                                  for r in rs if r.get("tls_protocol")})) or "?"
+        errs = sum(r.get("errors", 0) or 0 for r in rs)
+        w(f"| {tool} | {fmt(rate, ',.0f')} | {fmt(rr, '.2f')} | {fmt(cpu, '.0f')} | "
+          f"{fmt(cr, '.2f')} | {resumed} | {proto} | {errs} | {len(rs)} |")
+    w("")
 
 
 def cmd_report(args):
@@ -311,44 +424,20 @@ def cmd_report(args):
       f"{meta['h2load_version']}, {meta['nginx_version']}")
     w(f"- Server on CPU {meta['server_cpu']}, each client on CPU {meta['client_cpu']} with one "
       f"thread; {meta['duration_s']} s per run, {meta['reps']} repetition(s), median shown.")
-    w(f"- nginx: `{meta['nginx_cmd']}` (config: scripts/nginx-bench.conf)")
+    w(f"- nginx: `{meta['nginx_cmd']}` (config: scripts/nginx-bench.conf; "
+      "HTTPS rows: scripts/nginx-bench-tls.conf, EC P-256 certificate made at start)")
     w("- Client CPU = user + sys of the client process and its threads (wait4 rusage), "
       "connection setup and teardown included, divided by the requests it reported.")
     w("")
 
-    # Closed model, as fast as nginx answers.
-    thr = [r for r in good if r["section"] == "throughput"]
-    if thr or any(r["section"] == "throughput" for r in failed):
-        w("## Throughput: closed model against one nginx worker")
-        w("")
-        w("| conns | client | req/s | × wrk | CPU µs/req | × wrk | errors (sum) | runs | target |")
-        w("|---:|---|---:|---:|---:|---:|---:|---:|---|")
-        conns_list = sorted({r["conns"] for r in runs if r["section"] == "throughput"})
-        for c in conns_list:
-            by_rep = {}
-            for r in thr:
-                if r["conns"] == c:
-                    by_rep.setdefault(r["rep"], {})[r["tool"]] = r
-            for tool in ("wrk", "blaster", "h2load"):
-                rs = [reps[tool] for reps in by_rep.values() if tool in reps]
-                rate = median([r.get("rate") for r in rs])
-                cpu = median([r.get("cpu_us_per_req") for r in rs])
-                # Ratios are taken within a repetition (same minute, same noise)
-                # and the median of those is shown.
-                rr = median([reps[tool]["rate"] / reps["wrk"]["rate"]
-                             for reps in by_rep.values()
-                             if tool in reps and "wrk" in reps and reps["wrk"].get("rate")])
-                cr = median([reps[tool]["cpu_us_per_req"] / reps["wrk"]["cpu_us_per_req"]
-                             for reps in by_rep.values()
-                             if tool in reps and "wrk" in reps
-                             and reps["wrk"].get("cpu_us_per_req")])
-                errs = sum(r.get("errors", 0) or 0 for r in rs)
-                target = ""
-                if tool == "blaster":
-                    target = verdict(None if cr is None else cr <= 0.85, "CPU/req ≤ 0.85× wrk")
-                w(f"| {c} | {tool} | {fmt(rate, ',.0f')} | {fmt(rr, '.2f')} | {fmt(cpu, '.2f')} "
-                  f"| {fmt(cr, '.2f')} | {errs} | {len(rs)} | {target} |")
-        w("")
+    # Closed model, as fast as nginx answers: over HTTP, then over HTTPS.
+    closed_table(w, runs, good, failed, "throughput",
+                 "Throughput: closed model against one nginx worker",
+                 0.85, "CPU/req ≤ 0.85× wrk")
+    closed_table(w, runs, good, failed, "https",
+                 f"HTTPS: closed model against one nginx worker with TLS "
+                 f"({meta.get('openssl_version', 'OpenSSL')} in wrk and h2load, wolfSSL in blaster)",
+                 1.0, "CPU/req ≤ wrk")
     w("Medians over the runs; a ratio is the median of the ratios within each repetition.")
     w("")
 
@@ -404,6 +493,8 @@ def cmd_report(args):
         w("The process fd limit here is 20000: wrk needs one fd per connection; blaster's "
           "sockets are io_uring direct descriptors and do not count against it.")
         w("")
+
+    handshakes_table(w, runs, good, failed, meta)
 
     # Client verdicts of blaster (its own opinion of whether it was the bottleneck).
     bl = [r for r in runs if r["tool"] == "blaster" and r.get("verdict")]
@@ -470,6 +561,7 @@ def main():
     q.add_argument("--timeout", type=float, required=True)
     q.add_argument("--log", required=True)
     q.add_argument("--summary")
+    q.add_argument("--name")
     q.add_argument("--rss-at", type=float)
     q.add_argument("--port", type=int)
     q.add_argument("command", nargs=argparse.REMAINDER)

@@ -15,6 +15,15 @@
 #   3. idle memory: blaster -c 10000 -R 1 against `blaster serve` (nginx when serve is
 #      not built): VmRSS after 8 s minus the same with -c 10, per connection; wrk at
 #      10000 connections under full load for contrast.
+#   4. https: the throughput row over TLS (one nginx worker with TLS 1.2/1.3 and an
+#      EC P-256 certificate made here with the openssl CLI) at BENCH_TLS_CONNS.
+#   5. handshakes: the same TLS nginx closing after every response, so every request
+#      is a new connection and handshake: blaster (resuming, and --no-resume) vs
+#      h2load --h1 -n N (full handshakes, N sized for BENCH_DURATION) on
+#      BENCH_HS_CONNS connections: handshakes/s and client CPU per handshake.
+#   6. scenarios and tls-upload: scripts/bench-scenarios.py, against `blaster serve`
+#      (tls-upload: 1 MiB uploads over HTTPS to `blaster serve --tls`, with this
+#      blaster and with BLASTER_DEBIAN_WOLFSSL, linked against Debian's libwolfssl).
 # The table goes to stdout and to build/bench-results.md (BENCH_OUT). Exit status 0
 # when every run worked (PASS or MISS alike; BENCH_STRICT=1 makes a MISS fail too),
 # 1 when a run failed, 2 when a tool is missing.
@@ -23,15 +32,20 @@
 #   BLASTER [build/blaster]  BENCH_DURATION [10s]  BENCH_REPS [3]  BENCH_CONNS ["100 1000"]
 #   BENCH_RATE [20000]  BENCH_RATE_CONNS [100]  BENCH_IDLE_CONNS [10000]
 #   BENCH_IDLE_DURATION [15s]  BENCH_IDLE_SAMPLE [8]  BENCH_CLIENT_CPU [0]
-#   BENCH_SERVER_CPU [1]  BENCH_SECTIONS ["throughput rate idle"]  BENCH_OUT
-#   [build/bench-results.md]  BENCH_KEEP [0: 1 keeps the scratch directory and logs]
-#   BENCH_STRICT [0]  BENCH_NOTE [a line quoted at the top of the results]
+#   BENCH_SERVER_CPU [1]  BENCH_SECTIONS ["throughput rate idle https handshakes
+#   scenarios tls-upload"]  BENCH_TLS_CONNS [100]  BENCH_HS_CONNS [10]
+#   BENCH_MIX_DURATION [60s]  BENCH_UPLOAD_DURATION [20s]  BENCH_TLS_UPLOAD_VUS [100]
+#   BLASTER_DEBIAN_WOLFSSL [build/debian-wolfssl/blaster: `make debian-wolfssl`; the
+#   row is skipped when it is missing]  BENCH_OUT [build/bench-results.md]
+#   BENCH_KEEP [0: 1 keeps the scratch directory and logs]  BENCH_STRICT [0]
+#   BENCH_NOTE [a line quoted at the top of the results]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PY=/usr/bin/python3
 HELPER=$ROOT/scripts/bench-helper.py
 NGINX_CONF_TEMPLATE=$ROOT/scripts/nginx-bench.conf
+NGINX_TLS_CONF_TEMPLATE=$ROOT/scripts/nginx-bench-tls.conf
 
 BLASTER=${BLASTER:-build/blaster}
 # Relative to where we were started (make runs us from the repository root).
@@ -46,7 +60,12 @@ BENCH_IDLE_DURATION=${BENCH_IDLE_DURATION:-15s}
 BENCH_IDLE_SAMPLE=${BENCH_IDLE_SAMPLE:-8}
 BENCH_CLIENT_CPU=${BENCH_CLIENT_CPU:-0}
 BENCH_SERVER_CPU=${BENCH_SERVER_CPU:-1}
-BENCH_SECTIONS=${BENCH_SECTIONS:-throughput rate idle scenarios}
+BENCH_SECTIONS=${BENCH_SECTIONS:-throughput rate idle https handshakes scenarios tls-upload}
+BENCH_TLS_CONNS=${BENCH_TLS_CONNS:-100}
+BENCH_HS_CONNS=${BENCH_HS_CONNS:-10}
+BENCH_TLS_UPLOAD_VUS=${BENCH_TLS_UPLOAD_VUS:-100}
+BLASTER_DEBIAN_WOLFSSL=${BLASTER_DEBIAN_WOLFSSL:-build/debian-wolfssl/blaster}
+[[ $BLASTER_DEBIAN_WOLFSSL == /* ]] || BLASTER_DEBIAN_WOLFSSL=$PWD/$BLASTER_DEBIAN_WOLFSSL
 BENCH_MIX_DURATION=${BENCH_MIX_DURATION:-60s}
 BENCH_UPLOAD_DURATION=${BENCH_UPLOAD_DURATION:-20s}
 BENCH_OUT=${BENCH_OUT:-$ROOT/build/bench-results.md}
@@ -82,6 +101,19 @@ missing=()
 for t in wrk:wrk h2load:nghttp2-client nginx:nginx taskset:util-linux lscpu:util-linux; do
     command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t%%:*} (Debian package ${t##*:})")
 done
+sections=" $BENCH_SECTIONS "
+for s in $BENCH_SECTIONS; do
+    [[ " throughput rate idle https handshakes scenarios tls-upload " == *" $s "* ]] ||
+        die "unknown section '$s' in BENCH_SECTIONS" 2
+done
+has_tls=0
+[[ $sections == *" https "* || $sections == *" handshakes "* || $sections == *" tls-upload "* ]] && has_tls=1
+if ((has_tls)); then
+    command -v openssl >/dev/null 2>&1 || missing+=("openssl (Debian package openssl)")
+fi
+if [[ $sections == *" tls-upload "* ]] && ! "$BLASTER" serve --help 2>&1 | grep -q -- '--tls'; then
+    missing+=("'$BLASTER serve --tls' (section tls-upload; this blaster's serve has no --tls)")
+fi
 if ((${#missing[@]})); then
     printf 'bench.sh: missing: %s\n' "${missing[@]}" >&2
     exit 2
@@ -148,6 +180,41 @@ start_nginx() {
         { cat "$WORK/nginx.out" "$WORK/nginx-error.log" >&2 2>/dev/null; die "nginx did not start"; }
 }
 
+# A self-signed EC P-256 certificate for localhost and 127.0.0.1, made fresh in
+# the scratch directory: the TLS nginx and `blaster serve --tls` use it, blaster
+# verifies it with --cacert in the https row.
+TLS_CERT=""
+TLS_KEY=""
+make_cert() {
+    TLS_CERT=$WORK/tls-cert.pem
+    TLS_KEY=$WORK/tls-key.pem
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -keyout "$TLS_KEY" -out "$TLS_CERT" >"$WORK/openssl.out" 2>&1 ||
+        { cat "$WORK/openssl.out" >&2; die "openssl could not make the test certificate"; }
+}
+
+# The second nginx (scripts/nginx-bench-tls.conf): TLS on TLS_PORT (keep-alive)
+# and TLS_CLOSE_PORT (keepalive_requests 1: a handshake per request).
+TLS_PORT=""
+TLS_CLOSE_PORT=""
+start_tls_nginx() {
+    TLS_PORT=$("$PY" "$HELPER" freeport)
+    TLS_CLOSE_PORT=$("$PY" "$HELPER" freeport)
+    [[ $TLS_CLOSE_PORT != "$TLS_PORT" ]] || TLS_CLOSE_PORT=$("$PY" "$HELPER" freeport)
+    mkdir -p "$WORK/nginx-tmp"
+    sed -e "s|@DIR@|$WORK|g" -e "s|@PORT_CLOSE@|$TLS_CLOSE_PORT|g" -e "s|@PORT@|$TLS_PORT|g" \
+        "$NGINX_TLS_CONF_TEMPLATE" >"$WORK/nginx-tls.conf"
+    local cmd=(taskset -c "$BENCH_SERVER_CPU" "$NGINX" -p "$WORK" -e "$WORK/nginx-tls-error.log"
+               -c "$WORK/nginx-tls.conf")
+    "${cmd[@]}" >"$WORK/nginx-tls.out" 2>&1 &
+    local pid=$!
+    SERVER_PIDS+=("$pid")
+    SERVER_CMDS+=("${cmd[*]}")
+    "$PY" "$HELPER" waitport "$TLS_PORT" "$pid" 10 && "$PY" "$HELPER" waitport "$TLS_CLOSE_PORT" "$pid" 10 ||
+        { cat "$WORK/nginx-tls.out" "$WORK/nginx-tls-error.log" >&2 2>/dev/null; die "TLS nginx did not start"; }
+}
+
 # The target of the idle-memory row: blaster's own server when it is built (it
 # accepts into io_uring direct descriptors, so 10000 connections are cheap for
 # it), else the nginx above.
@@ -195,12 +262,18 @@ client() {
     local opts=()
     while [[ $1 != -- ]]; do opts+=("$1"); shift; done
     shift
+    # The log is named after --name when given (two blaster variants in one row).
+    local tag=$tool j
+    for ((j = 0; j + 1 < ${#opts[@]}; j++)); do
+        [[ ${opts[j]} != --name ]] || tag=${opts[j + 1]}
+    done
+    tag=${tag//[^A-Za-z0-9]/-}
     server_alive
     local rc=0
     # In the background and waited for, so that a signal to this script runs its
     # trap at once instead of after the client's run.
     "$PY" "$HELPER" run --runs "$RUNS" --section "$section" --tool "$tool" --conns "$conns" \
-        --rep "$rep" --timeout "$timeout" --log "$WORK/$section-$tool-c$conns-r$rep.log" \
+        --rep "$rep" --timeout "$timeout" --log "$WORK/$section-$tag-c$conns-r$rep.log" \
         "${opts[@]}" -- taskset -c "$BENCH_CLIENT_CPU" "$@" &
     CLIENT_PID=$!
     wait "$CLIENT_PID" || rc=$?
@@ -210,21 +283,23 @@ client() {
     sleep 1 # let the server and the TCP stack settle between runs
 }
 
-blaster_closed() { # CONNS REP
-    local sum=$WORK/throughput-blaster-c$1-r$2.json
-    client throughput blaster "$1" "$2" $((DUR + SLACK)) --summary "$sum" -- \
-        "$BLASTER" -t 1 -c "$1" -d "${DUR}s" "http://127.0.0.1:$NGINX_PORT/" --summary-export "$sum"
+# The closed model: SECTION URL CONNS REP [blaster's extra options...]
+blaster_closed() {
+    local section=$1 url=$2 conns=$3 rep=$4
+    shift 4
+    local sum=$WORK/$section-blaster-c$conns-r$rep.json
+    client "$section" blaster "$conns" "$rep" $((DUR + SLACK)) --summary "$sum" -- \
+        "$BLASTER" -t 1 -c "$conns" -d "${DUR}s" "$@" "$url" --summary-export "$sum"
 }
 wrk_closed() {
-    client throughput wrk "$1" "$2" $((DUR + SLACK)) -- \
-        wrk -t1 -c"$1" -d"${DUR}s" "http://127.0.0.1:$NGINX_PORT/"
+    client "$1" wrk "$3" "$4" $((DUR + SLACK)) -- \
+        wrk -t1 -c"$3" -d"${DUR}s" "$2"
 }
 h2load_closed() {
-    client throughput h2load "$1" "$2" $((DUR + SLACK)) -- \
-        h2load --h1 -t1 -c"$1" -D"$DUR" "http://127.0.0.1:$NGINX_PORT/"
+    client "$1" h2load "$3" "$4" $((DUR + SLACK)) -- \
+        h2load --h1 -t1 -c"$3" -D"$DUR" "$2"
 }
 
-sections=" $BENCH_SECTIONS "
 echo "bench.sh: scratch directory $WORK; ${DUR}s per run, $BENCH_REPS repetition(s)" >&2
 
 if [[ $sections == *" throughput "* || $sections == *" rate "* ]]; then
@@ -240,7 +315,7 @@ if [[ $sections == *" throughput "* ]]; then
             # repetition; the ratios compare runs of the same repetition.
             for i in 0 1 2; do
                 t=${tools[$(((i + rep - 1) % 3))]}
-                "${t}_closed" "$conns" "$rep"
+                "${t}_closed" throughput "http://127.0.0.1:$NGINX_PORT/" "$conns" "$rep"
             done
         done
     done
@@ -273,6 +348,60 @@ if [[ $sections == *" idle "* ]]; then
     done
 fi
 
+if ((has_tls)); then
+    make_cert
+fi
+if [[ $sections == *" https "* || $sections == *" handshakes "* ]]; then
+    start_tls_nginx
+fi
+
+if [[ $sections == *" https "* ]]; then
+    echo "== https: closed model against TLS nginx on 127.0.0.1:$TLS_PORT" >&2
+    tools=(wrk blaster h2load)
+    for rep in $(seq "$BENCH_REPS"); do
+        for i in 0 1 2; do
+            t=${tools[$(((i + rep - 1) % 3))]}
+            if [[ $t == blaster ]]; then
+                blaster_closed https "https://127.0.0.1:$TLS_PORT/" "$BENCH_TLS_CONNS" "$rep" \
+                    --cacert "$TLS_CERT"
+            else
+                "${t}_closed" https "https://127.0.0.1:$TLS_PORT/" "$BENCH_TLS_CONNS" "$rep"
+            fi
+        done
+    done
+fi
+
+if [[ $sections == *" handshakes "* ]]; then
+    HS_URL=https://127.0.0.1:$TLS_CLOSE_PORT/
+    # h2load -D prints nothing when the server closes every connection, so it
+    # gets a request count: what it does in 1 s (from a short warm-up run)
+    # times BENCH_DURATION.
+    hs_rate=$(taskset -c "$BENCH_CLIENT_CPU" h2load --h1 -t1 -n $((BENCH_HS_CONNS * 200)) \
+                  -c "$BENCH_HS_CONNS" "$HS_URL" 2>&1 |
+              sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p')
+    [[ -n $hs_rate ]] || die "h2load could not make handshakes to $HS_URL"
+    HS_N=$("$PY" -c "import sys; print(max(1000, int(float(sys.argv[1]) * int(sys.argv[2]))))" \
+           "$hs_rate" "$DUR")
+    echo "== handshakes: a new connection per request, TLS nginx on 127.0.0.1:$TLS_CLOSE_PORT" \
+         "(h2load -n $HS_N from its warm-up rate of $hs_rate/s)" >&2
+    for rep in $(seq "$BENCH_REPS"); do
+        for i in 0 1 2; do
+            case $(((i + rep - 1) % 3)) in
+            0) client handshakes h2load "$BENCH_HS_CONNS" "$rep" $((3 * DUR + SLACK)) -- \
+                   h2load --h1 -t1 -n "$HS_N" -c "$BENCH_HS_CONNS" "$HS_URL" ;;
+            1) sum=$WORK/handshakes-blaster-r$rep.json
+               client handshakes blaster "$BENCH_HS_CONNS" "$rep" $((DUR + SLACK)) --summary "$sum" -- \
+                   "$BLASTER" -t 1 -c "$BENCH_HS_CONNS" -d "${DUR}s" -k "$HS_URL" --summary-export "$sum" ;;
+            2) sum=$WORK/handshakes-blaster-noresume-r$rep.json
+               client handshakes blaster "$BENCH_HS_CONNS" "$rep" $((DUR + SLACK)) --summary "$sum" \
+                   --name "blaster --no-resume" -- \
+                   "$BLASTER" -t 1 -c "$BENCH_HS_CONNS" -d "${DUR}s" -k --no-resume "$HS_URL" \
+                   --summary-export "$sum" ;;
+            esac
+        done
+    done
+fi
+
 # --- the table ------------------------------------------------------------------------
 
 # meta.json: what the report says about the machine and the run.
@@ -287,6 +416,8 @@ M_WRK_VERSION=$(wrk --version 2>&1 | head -1 | awk '{print $1, $2}') \
 M_H2LOAD_VERSION=$(h2load --version 2>&1 | head -1) \
 M_NGINX_VERSION=$("$NGINX" -v 2>&1 | sed 's/^nginx version: //') \
 M_NGINX_CMD="taskset -c $BENCH_SERVER_CPU nginx -c scripts/nginx-bench.conf (@DIR@, @PORT@ filled in)" \
+M_TLS_CONNS=$BENCH_TLS_CONNS M_HS_CONNS=$BENCH_HS_CONNS \
+M_OPENSSL_VERSION=$(openssl version 2>/dev/null | awk '{print $1, $2}') \
 M_SERVER_CPU=$BENCH_SERVER_CPU M_CLIENT_CPU=$BENCH_CLIENT_CPU M_DURATION_S=$DUR \
 M_REPS=$BENCH_REPS M_RATE=$BENCH_RATE M_RATE_CONNS=$BENCH_RATE_CONNS \
 M_IDLE_CONNS=$BENCH_IDLE_CONNS M_IDLE_DURATION_S=$IDLE_DUR M_IDLE_SAMPLE_S=$BENCH_IDLE_SAMPLE \
@@ -296,7 +427,7 @@ M_SERVER_CMDS=$(printf '%s\n' "${SERVER_CMDS[@]}") \
 import json, os, sys
 meta = {k[2:].lower(): v for k, v in os.environ.items() if k.startswith("M_")}
 for k in ("cpus", "server_cpu", "client_cpu", "duration_s", "reps", "rate", "rate_conns",
-          "idle_conns", "idle_duration_s", "idle_sample_s"):
+          "idle_conns", "idle_duration_s", "idle_sample_s", "tls_conns", "hs_conns"):
     meta[k] = int(meta[k])
 meta["title_note"] = meta.pop("note")
 meta["server_cmds"] = [l for l in meta["server_cmds"].splitlines() if l]
@@ -306,11 +437,16 @@ EOF
 
 mkdir -p "$(dirname "$BENCH_OUT")"
 "$PY" "$HELPER" report --runs "$RUNS" --meta "$WORK/meta.json" >"$BENCH_OUT"
-if [[ $sections == *" scenarios "* ]]; then
-    # Scenario files (examples/mixed.yaml at full size, uploads alone): their
-    # own script, appended to the same table file.
+scen=()
+[[ $sections == *" scenarios "* ]] && scen+=(scenarios)
+[[ $sections == *" tls-upload "* ]] && scen+=(tls-upload)
+if ((${#scen[@]})); then
+    # Scenario files (examples/mixed.yaml at full size, uploads alone, uploads
+    # over HTTPS): their own script, appended to the same table file.
     "$PY" "$(dirname "$0")/bench-scenarios.py" "$BLASTER" "$BENCH_CLIENT_CPU" "$BENCH_SERVER_CPU" \
-        "$BENCH_MIX_DURATION" "$BENCH_UPLOAD_DURATION" >>"$BENCH_OUT" || FAILED=1
+        "$BENCH_MIX_DURATION" "$BENCH_UPLOAD_DURATION" --sections "${scen[*]}" --reps "$BENCH_REPS" \
+        --tls-vus "$BENCH_TLS_UPLOAD_VUS" --debian-blaster "$BLASTER_DEBIAN_WOLFSSL" \
+        --cert "$TLS_CERT" --key "$TLS_KEY" >>"$BENCH_OUT" || FAILED=1
 fi
 cat "$BENCH_OUT"
 echo "bench.sh: written to $BENCH_OUT" >&2
