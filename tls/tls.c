@@ -35,6 +35,7 @@ struct tls_ctx {
 	bool server;
 	bool verify;
 	bool resume;
+	size_t outbuf;       /* each connection's output buffer, while it has output */
 	unsigned next_slot;  /* round-robin replacement */
 	struct cached_session cache[CACHE_SLOTS];
 };
@@ -47,7 +48,8 @@ struct tls_conn {
 	uint8_t *in;            /* input window: in[in_off .. in_len) not yet read by wolfSSL */
 	size_t in_off, in_len, in_cap;
 
-	uint8_t *out;           /* output: out[out_off .. out_len) waiting to be sent */
+	uint8_t *out;           /* output: out[out_off .. out_len) waiting to be sent; taken from
+				   the thread's cache when there is output, given back when sent */
 	size_t out_off, out_len;
 
 	uint8_t first[5];       /* first bytes from the peer, to recognise plaintext HTTP */
@@ -70,14 +72,14 @@ struct tls_conn {
  * the record is done: two malloc/free pairs per HTTPS request, each taking glibc's arena
  * lock. Building it with LARGE_STATIC_BUFFERS instead would add 33 KiB to every
  * connection, idle or not. So every wolfSSL allocation goes through these functions:
- * blocks up to 32 KiB come in size classes and go back to a free list of the thread
- * that frees them, from which the next record takes its buffer (larger ones, like the
- * WOLFSSL object itself, are made once per connection by malloc). After
+ * blocks up to 128 KiB come in size classes and go back to a free list of the thread
+ * that frees them, from which the next record takes its buffer. Connections' output
+ * buffers come from the same lists, so an idle connection holds none. After
  * the first few records of a run no request of a worker reaches malloc. Each list is
  * bounded (CACHE_DEPTH blocks), and a thread's lists are freed when it exits. */
 
 #define CACHE_MIN_SHIFT 6                 /* 64 B */
-#define CACHE_MAX_SHIFT 15                /* 32 KiB: a full record and its overhead */
+#define CACHE_MAX_SHIFT 17                /* 128 KiB: output buffers, WOLFSSL objects */
 /* Four classes per power of two (64, 80, 96, 112, 128, 160, ...): what a block wastes
  * is under a quarter of it, which matters for the blocks an idle connection keeps. */
 #define CACHE_CLASSES   ((CACHE_MAX_SHIFT - CACHE_MIN_SHIFT) * 4 + 1)
@@ -231,9 +233,11 @@ static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
 static int io_send(WOLFSSL *ssl, char *buf, int sz, void *arg)
 {
 	struct tls_conn *t = arg;
-	size_t room = TLS_OUTBUF_SIZE - t->out_len;
+	size_t room = t->ctx->outbuf - t->out_len;
 
 	(void)ssl;
+	if (!t->out && !(t->out = cache_malloc(t->ctx->outbuf)))
+		return WOLFSSL_CBIO_ERR_GENERAL;
 	/* Append only: bytes already handed out by tls_pending may be in flight. */
 	if (room == 0) {
 		t->write_blocked = true;
@@ -387,6 +391,9 @@ static int ctx_create(struct tls_ctx **out, bool server, const struct tls_config
 		return -1;
 	}
 	c->server = server;
+	c->outbuf = cfg->outbuf ? cfg->outbuf : TLS_OUTBUF_DEFAULT;
+	if (c->outbuf < TLS_OUTBUF_SIZE)
+		c->outbuf = TLS_OUTBUF_SIZE;
 	if (wolfSSL_CTX_SetMinVersion(c->ctx, minv) != WOLFSSL_SUCCESS) {
 		ctx_err(err, errlen, "cannot set the minimum TLS version", NULL);
 		goto fail;
@@ -546,9 +553,8 @@ static int conn_create(struct tls_conn **out, struct tls_ctx *c)
 	if (!t)
 		return -1;
 	t->ctx = c;
-	t->out = malloc(TLS_OUTBUF_SIZE);
 	t->ssl = wolfSSL_new(c->ctx);
-	if (!t->out || !t->ssl) {
+	if (!t->ssl) {
 		tls_conn_free(t);
 		return -1;
 	}
@@ -629,7 +635,7 @@ void tls_conn_free(struct tls_conn *t)
 		wolfSSL_free(t->ssl);
 	free(t->server_name);
 	free(t->in);
-	free(t->out);
+	cache_free(t->out);
 	free(t);
 }
 
@@ -719,7 +725,7 @@ ssize_t tls_write(struct tls_conn *t, const uint8_t *plain, size_t len)
 	if (!t->handshake_done || t->closed || t->write_blocked)
 		return 0;
 	while (done < len) {
-		size_t room = TLS_OUTBUF_SIZE - t->out_len;
+		size_t room = t->ctx->outbuf - t->out_len;
 		int chunk = len - done > 16384 ? 16384 : (int)(len - done);
 		int need = wolfSSL_GetOutputSize(t->ssl, chunk);
 		int n;
@@ -765,6 +771,8 @@ void tls_consumed(struct tls_conn *t, size_t n)
 	if (t->out_off == t->out_len) {
 		t->out_off = t->out_len = 0;
 		t->write_blocked = false;
+		cache_free(t->out);  /* an idle connection keeps no output buffer */
+		t->out = NULL;
 	}
 }
 
