@@ -104,6 +104,7 @@ struct block_cache {
 
 static __thread struct block_cache *tcache;
 static __thread long live_bytes;  /* wolfSSL's blocks allocated minus freed on this thread */
+static __thread unsigned long mallocs;  /* blocks this thread had to get from malloc */
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
@@ -153,8 +154,10 @@ static void *cache_malloc(size_t size)
 
 	if (k != CLASS_BIG && (c = cache_get()) && c->n[k])
 		h = c->free[k][--c->n[k]];
-	if (!h)
+	if (!h) {
 		h = malloc(k == CLASS_BIG ? size + BLOCK_HEAD : class_bytes(k));
+		mallocs++;
+	}
 	if (!h)
 		return NULL;
 	h->cls = k;
@@ -203,6 +206,11 @@ static void *cache_realloc(void *p, size_t size)
 long tls_thread_live_bytes(void)
 {
 	return live_bytes;
+}
+
+unsigned long tls_thread_mallocs(void)
+{
+	return mallocs;
 }
 
 static void cache_setup(void)

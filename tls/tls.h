@@ -114,6 +114,9 @@ const char *tls_error(const struct tls_conn *t); /* "" unless tls_read returned 
  * blocks, rounded up to their size class; blocks kept for reuse are not counted). For
  * tests and diagnostics: how much a connection costs is the drop when it is freed. */
 long tls_thread_live_bytes(void);
+/* How many of wolfSSL's allocations on the calling thread had to go to malloc (the rest
+ * were served by the thread's cache): after the first requests of a connection, none. */
+unsigned long tls_thread_mallocs(void);
 
 /* "wolfSSL 5.5.4 (AES-NI)" or "wolfSSL 5.5.4 (no AES-NI)", from the headers built against. */
 const char *tls_version_string(void);

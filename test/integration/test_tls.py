@@ -25,7 +25,7 @@ daemon off;
 pid {dir}/nginx.pid;
 events {{ worker_connections 1024; }}
 http {{
-    log_format tls '$status $ssl_protocol $ssl_session_reused $ssl_client_verify';
+    log_format tls '$status $ssl_protocol $ssl_session_reused $ssl_client_verify $ssl_server_name $ssl_alpn_protocol';
     access_log {dir}/access.log tls;
     client_body_temp_path {dir}/body;
     proxy_temp_path {dir}/proxy;
@@ -67,7 +67,8 @@ def nginx_tls(cert, key, protocols="TLSv1.2 TLSv1.3", keepalive=100000, extra=""
 
 
 def log_lines(path):
-    """The access log's lines, split into (status, protocol, reused, client_verify)."""
+    """The access log's lines, split into (status, protocol, reused, client_verify,
+    server_name, alpn)."""
     deadline = time.monotonic() + 5
     # nginx writes a line when the response is done; blaster may have counted
     # it a moment before: read until two reads agree (bounded).
@@ -96,6 +97,8 @@ def test_verified_with_cacert_counts_match_nginx(tls_certs):
     assert reqs > 100
     assert reqs == len(lines)
     assert all(line[0] == "200" for line in lines)
+    # SNI from the URL's host, ALPN http/1.1
+    assert all(line[4] == "localhost" and line[5] == "http/1.1" for line in lines), lines[:3]
     assert metric(r, "http_req_failed", "rate") == 0
     # four keep-alive connections: four handshakes, each timed
     assert metric(r, "tls_handshakes", "count") == 4

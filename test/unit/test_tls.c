@@ -366,6 +366,42 @@ static void exchange_big(int version)
 }
 
 static void test_big_body_tls13(void **state) { (void)state; exchange_big(13); }
+
+/* The hot-path rule for TLS: once a connection has carried a few requests, more requests
+ * (a small one out, a 20 KiB answer back, so records of both sizes) make wolfSSL take no
+ * memory from malloc: its record buffers live in the connection and everything else it
+ * allocates per record comes back from the thread's cache. */
+static void test_no_malloc_per_request(void **state)
+{
+	static uint8_t resp[20000];
+	const char *req = "GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n";
+	struct tls_config ccfg = { .cafile = ca_pem };
+	struct pair p;
+	unsigned long before = 0;
+	(void)state;
+
+	memset(resp, 'r', sizeof resp);
+	for (int v = 12; v <= 13; v++) {
+		ccfg.min_version = ccfg.max_version = v;
+		pair_open(&p, &ccfg, 0, 0, "localhost");
+		for (int i = 0; i < 110; i++) {
+			if (i == 10)
+				before = tls_thread_mallocs();
+			p.c.tx = (const uint8_t *)req, p.c.tx_len = strlen(req), p.c.tx_off = 0;
+			p.s.tx = resp, p.s.tx_len = sizeof resp, p.s.tx_off = 0;
+			p.c.rx_len = p.s.rx_len = 0;
+			assert_int_equal(pump(&p.c, &p.s, SIZE_MAX), 0);
+			assert_int_equal(p.c.rx_len, sizeof resp);
+			assert_int_equal(p.s.rx_len, strlen(req));
+		}
+#ifdef __SANITIZE_ADDRESS__
+		(void)before; /* under ASan the cache keeps nothing: every block is malloc's */
+#else
+		assert_int_equal(tls_thread_mallocs() - before, 0);
+#endif
+		pair_close(&p);
+	}
+}
 static void test_big_body_tls12(void **state) { (void)state; exchange_big(12); }
 
 /* Every record, handshake included, arrives one byte at a time. */
@@ -660,6 +696,7 @@ int main(void)
 		cmocka_unit_test(test_version_mismatch),
 		cmocka_unit_test(test_big_body_tls13),
 		cmocka_unit_test(test_big_body_tls12),
+		cmocka_unit_test(test_no_malloc_per_request),
 		cmocka_unit_test(test_byte_split_tls13),
 		cmocka_unit_test(test_byte_split_tls12),
 		cmocka_unit_test(test_resume_tls13),
