@@ -1,11 +1,14 @@
-/* export_json.h — for the tests of the two JSON exports (report.c's and
- * summary.c's): write an export to a temporary file through the caller's
- * function, load it back, and look up a metric in k6's handleSummary shape. */
+/* export_json.h — for the tests of the two summaries (report.c's and
+ * summary.c's): write a JSON export to a temporary file through the caller's
+ * function, load it back, and look up a metric in k6's handleSummary shape;
+ * and check the printed text for a line. */
 #ifndef TEST_EXPORT_JSON_H
 #define TEST_EXPORT_JSON_H
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* write(path, ctx, err, errlen) is the export under test: 0 or -1 with err. */
@@ -47,6 +50,15 @@ static inline double export_value(json_t *m, const char *k)
     if (!json_is_number(v))
         fail_msg("values['%s'] is not a number", k);
     return json_number_value(v);
+}
+
+/* text must contain s; else it is printed and the test fails. */
+static inline void want_text(const char *text, const char *s)
+{
+    if (!strstr(text, s)) {
+        fprintf(stderr, "%s", text);
+        fail_msg("the summary above lacks '%s'", s);
+    }
 }
 
 #endif

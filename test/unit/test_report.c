@@ -587,13 +587,6 @@ static char *print_to_string(struct fixture *fx, const struct report_thresholds 
     return buf;
 }
 
-static void want_text(const char *text, const char *s)
-{
-    if (!strstr(text, s)) {
-        fprintf(stderr, "%s", text);
-        fail_msg("the summary above lacks '%s'", s);
-    }
-}
 
 static void text_has_k6_sections(void **state)
 {

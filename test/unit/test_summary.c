@@ -90,13 +90,6 @@ static char *print_to_string(struct fixture *fx)
     return buf;
 }
 
-static void want_text(const char *text, const char *s)
-{
-    if (!strstr(text, s)) {
-        fprintf(stderr, "%s", text);
-        fail_msg("the summary above lacks '%s'", s);
-    }
-}
 
 static int write_summary(const char *path, void *ctx, char *err, size_t errlen)
 {
