@@ -694,7 +694,7 @@ struct worker {
     bool                 stats_busy;  /* ... in flight, on this connection: */
     uint32_t             stats_slot, stats_gen;
     /* --tls */
-    struct tls_ctx      *tls;         /* this worker's context, made by serve_main */
+    struct tls_ctx      *tls;         /* the server's context, shared by the workers, made by serve_main */
     struct tls_zombie   *zombies;
     uint32_t             nzombies, zcap;
 };
@@ -1527,18 +1527,22 @@ int serve_main(int argc, char **argv)
         goto out;
     }
     if (o->tls) {
-        /* One context per worker (a tls_ctx belongs to one thread), made here so
-         * that a certificate that does not load is a usage error before anything
-         * listens. */
+        /* One context for every worker, as nginx's workers share one: a session
+         * ticket issued by one worker must resume on another (SO_REUSEPORT sends
+         * a client's next connection to any of them; with a context, and so a
+         * ticket key, per worker only half the resumptions succeeded on two
+         * workers). Made here so that a certificate that does not load is a usage
+         * error before anything listens. */
         struct tls_config tc = { .certfile = o->certfile, .keyfile = o->keyfile,
                                  .min_version = o->tls_min, .max_version = o->tls_max };
-        for (int i = 0; i < nw; i++) {
-            if (tls_ctx_new_server(&ws[i].tls, &tc, err, sizeof err) != 0) {
-                fprintf(stderr, "blaster serve: %s\n", err);
-                rc = 1;
-                goto out;
-            }
+        struct tls_ctx *shared;
+        if (tls_ctx_new_server(&shared, &tc, err, sizeof err) != 0) {
+            fprintf(stderr, "blaster serve: %s\n", err);
+            rc = 1;
+            goto out;
         }
+        for (int i = 0; i < nw; i++)
+            ws[i].tls = shared;
     }
     struct sockaddr_storage addr = o->addr;
     for (int i = 0; i < nw; i++) {
@@ -1621,10 +1625,11 @@ out:
         for (uint32_t j = 0; j < ws[i].nzombies; j++)
             tls_conn_free(ws[i].zombies[j].t);
         free(ws[i].zombies);
-        tls_ctx_free(ws[i].tls);
         free(ws[i].conns);
         free(ws[i].stats_buf);
     }
+    if (ws && nw > 0)
+        tls_ctx_free(ws[0].tls); /* shared: after every worker's connections */
     for (int i = 0; i < nfds; i++)
         close(fds[i]);
     free_all(s);

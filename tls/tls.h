@@ -19,7 +19,9 @@
  * TLS_WANT: the handshake only advances inside tls_read, and a flight that did not fit in
  * the output buffer continues once the buffer has drained.
  *
- * One tls_ctx per worker thread; a tls_ctx and its connections are used by one thread.
+ * A client tls_ctx (its session cache) and every connection are used by one thread: one
+ * client context per worker. A server context holds nothing of ours that changes, so the
+ * threads of a server share one, and with it wolfSSL's session ticket key.
  */
 #ifndef BLASTER_TLS_H
 #define BLASTER_TLS_H

@@ -329,3 +329,54 @@ scenarios:
     assert metric(r, "checks", "rate") == 1
     assert metric(r, "data_sent", "count") > 30 * 1048576
     assert "http_req_tls_handshaking" in r.stdout
+
+
+# --- the server's faults, over TLS --------------------------------------------------------
+# The same classification as over plain HTTP: a reset is `reset`, garbage is `parse`, a
+# slow answer is `timeout`, never `tls`; and closes while a 1 MiB body is still being
+# encrypted and sent (a TLS send in flight when the close completes) neither crash nor hang.
+
+def errors(run):
+    return run.summary["blaster"]["errors"]
+
+
+def test_resets_during_large_tls_uploads(tls_certs, tmp_path):
+    body = tmp_path / "body.bin"
+    body.write_bytes(b"b" * (1 << 20))
+    with blaster_serve("--reset-rate", "0.1", tls=tls_certs) as (url, _):
+        port = url.rstrip("/").rsplit(":", 1)[1]
+        r = run_blaster(["-t", "1", "-c", "8", "-d", "2s", "-T", "5s", "-b", f"@{body}", "--cacert", tls_certs.ca,
+                         f"https://localhost:{port}/"], timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert errors(r)["reset"] > 0, r.stdout
+    assert errors(r)["tls"] == 0 and errors(r)["parse"] == 0 and errors(r)["timeout"] == 0, r.stdout
+    assert r.summary["blaster"]["status_codes"].get("200", 0) > 20
+    assert metric(r, "tls_handshakes", "count") > 8  # reconnected after the resets
+    assert r.summary["blaster"]["tls"]["resumed"] > 0
+
+
+def test_server_closes_reconnect_without_failures(tls_certs):
+    with blaster_serve("--close-rate", "0.5", tls=tls_certs) as (url, _):
+        port = url.rstrip("/").rsplit(":", 1)[1]
+        r = run_blaster(["-t", "1", "-c", "5", "-d", "2s", "-R", "500", "--cacert", tls_certs.ca,
+                         f"https://localhost:{port}/"], timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert metric(r, "http_req_failed", "rate") == 0, r.stdout
+    hs = metric(r, "tls_handshakes", "count")
+    assert hs > 100
+    assert r.summary["blaster"]["tls"]["resumed"] >= hs - 5
+
+
+def test_garbage_and_timeouts_are_not_tls_errors(tls_certs):
+    with blaster_serve("--garbage-rate", "0.1", tls=tls_certs) as (url, _):
+        port = url.rstrip("/").rsplit(":", 1)[1]
+        r = run_blaster(["-t", "1", "-c", "4", "-d", "1s", "-R", "500", "--cacert", tls_certs.ca,
+                         f"https://localhost:{port}/"], timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert errors(r)["parse"] > 0 and errors(r)["tls"] == 0, r.stdout
+    with blaster_serve("--delay", "3s", tls=tls_certs) as (url, _):
+        port = url.rstrip("/").rsplit(":", 1)[1]
+        r = run_blaster(["-t", "1", "-c", "2", "-d", "1s", "-T", "500ms", "--cacert", tls_certs.ca,
+                         f"https://localhost:{port}/"], timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert errors(r)["timeout"] > 0 and errors(r)["tls"] == 0, r.stdout
