@@ -66,6 +66,13 @@ def nginx_tls(cert, key, protocols="TLSv1.2 TLSv1.3", keepalive=100000, extra=""
         shutil.rmtree(d, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def serve_https(certs, *args):
+    """`blaster serve --tls` with the test certificate; yields https://localhost:PORT/."""
+    with blaster_serve(*args, tls=certs) as (url, _):
+        yield "https://localhost:" + url.rstrip("/").rsplit(":", 1)[1] + "/"
+
+
 def log_lines(path):
     """The access log's lines, split into (status, protocol, reused, client_verify,
     server_name, alpn)."""
@@ -321,9 +328,8 @@ scenarios:
         body: {{bytes: 1MiB}}
         expect: {{status: 200}}
 """)
-    with blaster_serve("--app", "demo", tls=tls_certs) as (url, _):
-        port = url.rstrip("/").rsplit(":", 1)[1]
-        r = run_blaster(["run", str(scenario), "-e", f"BASE_URL=https://localhost:{port}"], timeout=60)
+    with serve_https(tls_certs, "--app", "demo") as url:
+        r = run_blaster(["run", str(scenario), "-e", f"BASE_URL={url.rstrip('/')}"], timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert metric(r, "http_reqs", "count") == 90
     assert metric(r, "checks", "rate") == 1
@@ -343,10 +349,9 @@ def errors(run):
 def test_resets_during_large_tls_uploads(tls_certs, tmp_path):
     body = tmp_path / "body.bin"
     body.write_bytes(b"b" * (1 << 20))
-    with blaster_serve("--reset-rate", "0.1", tls=tls_certs) as (url, _):
-        port = url.rstrip("/").rsplit(":", 1)[1]
+    with serve_https(tls_certs, "--reset-rate", "0.1") as url:
         r = run_blaster(["-t", "1", "-c", "8", "-d", "2s", "-T", "5s", "-b", f"@{body}", "--cacert", tls_certs.ca,
-                         f"https://localhost:{port}/"], timeout=60)
+                         url], timeout=60)
     assert r.returncode == 0, r.stderr
     assert errors(r)["reset"] > 0, r.stdout
     assert errors(r)["tls"] == 0 and errors(r)["parse"] == 0 and errors(r)["timeout"] == 0, r.stdout
@@ -356,10 +361,9 @@ def test_resets_during_large_tls_uploads(tls_certs, tmp_path):
 
 
 def test_server_closes_reconnect_without_failures(tls_certs):
-    with blaster_serve("--close-rate", "0.5", tls=tls_certs) as (url, _):
-        port = url.rstrip("/").rsplit(":", 1)[1]
+    with serve_https(tls_certs, "--close-rate", "0.5") as url:
         r = run_blaster(["-t", "1", "-c", "5", "-d", "2s", "-R", "500", "--cacert", tls_certs.ca,
-                         f"https://localhost:{port}/"], timeout=60)
+                         url], timeout=60)
     assert r.returncode == 0, r.stderr
     assert metric(r, "http_req_failed", "rate") == 0, r.stdout
     hs = metric(r, "tls_handshakes", "count")
@@ -368,15 +372,13 @@ def test_server_closes_reconnect_without_failures(tls_certs):
 
 
 def test_garbage_and_timeouts_are_not_tls_errors(tls_certs):
-    with blaster_serve("--garbage-rate", "0.1", tls=tls_certs) as (url, _):
-        port = url.rstrip("/").rsplit(":", 1)[1]
+    with serve_https(tls_certs, "--garbage-rate", "0.1") as url:
         r = run_blaster(["-t", "1", "-c", "4", "-d", "1s", "-R", "500", "--cacert", tls_certs.ca,
-                         f"https://localhost:{port}/"], timeout=60)
+                         url], timeout=60)
     assert r.returncode == 0, r.stderr
     assert errors(r)["parse"] > 0 and errors(r)["tls"] == 0, r.stdout
-    with blaster_serve("--delay", "3s", tls=tls_certs) as (url, _):
-        port = url.rstrip("/").rsplit(":", 1)[1]
+    with serve_https(tls_certs, "--delay", "3s") as url:
         r = run_blaster(["-t", "1", "-c", "2", "-d", "1s", "-T", "500ms", "--cacert", tls_certs.ca,
-                         f"https://localhost:{port}/"], timeout=60)
+                         url], timeout=60)
     assert r.returncode == 0, r.stderr
     assert errors(r)["timeout"] > 0 and errors(r)["tls"] == 0, r.stdout
