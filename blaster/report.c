@@ -213,10 +213,15 @@ void report_counter_line(FILE *f, int indent, int width, const char *name, doubl
         fprintf(f, "%-9.0f %.2f/s\n", count, elapsed > 0 ? count / elapsed : 0);
 }
 
-bool report_tls_seen(uint64_t handshakes, uint64_t tls_errors, const struct hist *tls_handshaking)
+bool report_tls_seen(uint64_t handshakes, uint64_t tls_errors)
 {
-    return handshakes > 0 || tls_errors > 0 ||
-           (tls_handshaking && tls_handshaking->counts && hist_count(tls_handshaking) > 0);
+    return handshakes > 0 || tls_errors > 0;
+}
+
+json_t *report_tls_json(uint64_t handshakes, uint64_t resumed, const char *protocol, const char *reason)
+{
+    return json_pack("{s:I, s:I, s:s, s:s}", "handshakes", (json_int_t)handshakes, "resumed", (json_int_t)resumed,
+                     "protocol", protocol, "last_error", reason);
 }
 
 void report_tls_line(FILE *f, int indent, int width, uint64_t handshakes, uint64_t resumed,
@@ -411,7 +416,6 @@ struct reqsum {
     uint64_t reqs, failed, checks_pass, checks_fail, bytes_sent, bytes_recv;
     uint64_t queued, interrupted, connects;
     uint64_t handshakes, resumed;
-    uint64_t tls_timed;       /* samples of http_req_tls_handshaking */
     char     tls_protocol[sizeof ((struct metrics *)0)->tls_protocol];  /* the last one seen, "" none */
     char     tls_reason[sizeof ((struct metrics *)0)->tls_reason];
     uint64_t status[METRICS_MAX_STATUS];
@@ -436,8 +440,6 @@ static void reqsum_of(const struct report_input *in, const struct filter *f, str
         s->connects += m->connects;
         s->handshakes += m->handshakes;
         s->resumed += m->resumed;
-        if (m->tls_handshaking.counts)
-            s->tls_timed += hist_count(&m->tls_handshaking);
         if (m->tls_protocol[0])
             memcpy(s->tls_protocol, m->tls_protocol, sizeof s->tls_protocol);
         if (m->tls_reason[0])
@@ -452,10 +454,10 @@ static void reqsum_of(const struct report_input *in, const struct filter *f, str
     }
 }
 
-/* Did the selection do TLS (a handshake, a timed one, or a tls error)? */
+/* Did the selection do TLS (a handshake or a tls error)? */
 static bool tls_seen(const struct reqsum *s)
 {
-    return report_tls_seen(s->handshakes, s->errors[ERR_TLS], NULL) || s->tls_timed > 0;
+    return report_tls_seen(s->handshakes, s->errors[ERR_TLS]);
 }
 
 static const struct hist *req_hist(const struct metrics *m, enum msrc src, int expected)
@@ -1736,9 +1738,7 @@ static json_t *blaster_json(const struct report_input *in, const struct report_t
     json_object_set_new(o, "interrupted", json_integer((json_int_t)rs->interrupted));
     json_object_set_new(o, "connects", json_integer((json_int_t)rs->connects));
     if (tls_seen(rs))
-        json_object_set_new(o, "tls", json_pack("{s:I, s:I, s:s, s:s}", "handshakes", (json_int_t)rs->handshakes,
-                                                "resumed", (json_int_t)rs->resumed, "protocol", rs->tls_protocol,
-                                                "last_error", rs->tls_reason));
+        json_object_set_new(o, "tls", report_tls_json(rs->handshakes, rs->resumed, rs->tls_protocol, rs->tls_reason));
     json_object_set_new(o, "stopped", json_boolean(in->stopped));
     json_object_set_new(o, "aborted_by", in->aborted_by ? json_string(in->aborted_by) : json_null());
     int failed = 0;

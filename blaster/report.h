@@ -167,13 +167,18 @@ void report_trend_line(FILE *f, int indent, int width, const char *name, const s
 void report_counter_line(FILE *f, int indent, int width, const char *name, double count, double elapsed,
                          bool bytes);
 
-/* Did TLS happen at all: a handshake completed or timed, or a tls error.
- * Plain-HTTP runs print and export no TLS line, as before TLS existed. */
-bool   report_tls_seen(uint64_t handshakes, uint64_t tls_errors, const struct hist *tls_handshaking);
+/* Did TLS happen at all: a handshake completed (each one is also a sample of
+ * http_req_tls_handshaking), or a tls error. Plain-HTTP runs print and export
+ * no TLS line, as before TLS existed. */
+bool   report_tls_seen(uint64_t handshakes, uint64_t tls_errors);
 /* The tls_handshakes counter line: count, rate per second of elapsed, then
  * "(N resumed, TLSv1.3)" (the protocol left out when unknown). */
 void report_tls_line(FILE *f, int indent, int width, uint64_t handshakes, uint64_t resumed,
                      const char *protocol, double elapsed);
+/* The export's "blaster": {"tls": ...} object, the same in both exports:
+ * {handshakes, resumed, protocol, last_error}. A new reference. */
+struct json_t;
+struct json_t *report_tls_json(uint64_t handshakes, uint64_t resumed, const char *protocol, const char *reason);
 /* "<indent spaces>class: last cause: why" for each error class that counted
  * errors and has a cause: the tls class says tls_reason (what TLS reported),
  * the others strerror of their last errno. */

@@ -37,7 +37,7 @@ static void counter_line(FILE *f, const char *name, double count, double elapsed
 /* Did the run do TLS at all? Plain-HTTP summaries show no TLS line. */
 static bool tls_seen(const struct metrics *m)
 {
-    return report_tls_seen(m->handshakes, m->errors[ERR_TLS], &m->tls_handshaking);
+    return report_tls_seen(m->handshakes, m->errors[ERR_TLS]);
 }
 
 static void percentile_table(FILE *f, const char *title, const struct hist *h)
@@ -215,9 +215,7 @@ int summary_export(const char *path, const struct run_report *r, char *err, size
     }
     if (tls)
         json_object_set_new(json_object_get(root, "blaster"), "tls",
-                            json_pack("{s:I, s:I, s:s, s:s}", "handshakes", (json_int_t)m->handshakes,
-                                      "resumed", (json_int_t)m->resumed, "protocol", m->tls_protocol,
-                                      "last_error", m->tls_reason));
+                            report_tls_json(m->handshakes, m->resumed, m->tls_protocol, m->tls_reason));
     if (r->fatal)
         json_object_set_new(json_object_get(root, "blaster"), "error", json_string(r->fatal));
     int rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(10));

@@ -52,6 +52,20 @@ static inline double export_value(json_t *m, const char *k)
     return json_number_value(v);
 }
 
+/* The "blaster": {"errors": {"tls": N}, "tls": {...}} part, as report_tls_json makes it. */
+static inline void export_check_tls(json_t *root, long tls_errors, long handshakes, long resumed,
+                                    const char *protocol, const char *reason)
+{
+    json_t *bl = json_object_get(root, "blaster");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(bl, "errors"), "tls")), tls_errors);
+    json_t *tls = json_object_get(bl, "tls");
+    assert_non_null(tls);
+    assert_int_equal(json_integer_value(json_object_get(tls, "handshakes")), handshakes);
+    assert_int_equal(json_integer_value(json_object_get(tls, "resumed")), resumed);
+    assert_string_equal(json_string_value(json_object_get(tls, "protocol")), protocol);
+    assert_string_equal(json_string_value(json_object_get(tls, "last_error")), reason);
+}
+
 /* text must contain s; else it is printed and the test fails. */
 static inline void want_text(const char *text, const char *s)
 {

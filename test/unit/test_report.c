@@ -804,14 +804,7 @@ static void tls_text_and_export(void **state)
     assert_true(json_is_integer(json_object_get(json_object_get(m, "values"), "count")));
     assert_true(fabs(export_value(m, "rate") - 3) < 1e-9);
     assert_null(json_object_get(m, "thresholds"));
-    json_t *bl = json_object_get(root, "blaster");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(bl, "errors"), "tls")), 12);
-    json_t *tls = json_object_get(bl, "tls");
-    assert_non_null(tls);
-    assert_int_equal(json_integer_value(json_object_get(tls, "handshakes")), 30);
-    assert_int_equal(json_integer_value(json_object_get(tls, "resumed")), 25);
-    assert_string_equal(json_string_value(json_object_get(tls, "protocol")), "TLSv1.3");
-    assert_string_equal(json_string_value(json_object_get(tls, "last_error")), TLS_REASON);
+    export_check_tls(root, 12, 30, 25, "TLSv1.3", TLS_REASON);
     json_decref(root);
     report_thresholds_free(&t);
 }

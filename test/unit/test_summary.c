@@ -140,14 +140,7 @@ static void tls_export(void **state)
     m = export_metric(root, "tls_handshakes", "counter", "default");
     assert_true(fabs(export_value(m, "count") - 40) < 1e-9);
     assert_true(fabs(export_value(m, "rate") - 4) < 1e-9);
-    json_t *bl = json_object_get(root, "blaster");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(bl, "errors"), "tls")), 12);
-    json_t *tls = json_object_get(bl, "tls");
-    assert_non_null(tls);
-    assert_int_equal(json_integer_value(json_object_get(tls, "handshakes")), 40);
-    assert_int_equal(json_integer_value(json_object_get(tls, "resumed")), 30);
-    assert_string_equal(json_string_value(json_object_get(tls, "protocol")), "TLSv1.3");
-    assert_string_equal(json_string_value(json_object_get(tls, "last_error")), TLS_REASON);
+    export_check_tls(root, 12, 40, 30, "TLSv1.3", TLS_REASON);
     json_decref(root);
 }
 
