@@ -42,7 +42,7 @@ enum vu_state {
 enum conn_state { C_DOWN, C_CONNECTING, C_TLS, C_OPEN, C_CLOSING };
 
 #define TLS_PLAIN   16384  /* a TLS record's plaintext at most: what one tls_read gives */
-#define TLS_STAGE   16384  /* small request pieces gathered into one record */
+#define TLS_STAGE   TLS_STAGE_MIN /* small request pieces gathered into one record */
 
 enum timer_kind { T_THINK, T_PACE, T_BACKOFF };
 
@@ -1042,44 +1042,19 @@ static void tls_established(struct engine *e, struct vu *v, int64_t now)
 }
 
 /* Encrypt what the request in flight has left to send, as far as the TLS
- * output buffer takes it (one record, ~16 KiB). Small pieces (the head, a
- * short body) are gathered into one record; large ones are encrypted where
- * they are, so a shared 1 MiB body is never copied. false when it failed. */
+ * output buffer takes it (tls_writev: a few records; the head and a short
+ * body gathered into one, a shared large body encrypted where it is, never
+ * copied per VU). false when it failed. */
 static bool tls_pump(struct engine *e, struct vu *v, int64_t now)
 {
-    if (v->cstate != C_OPEN || v->state != VU_BUSY || v->req < 0)
+    if (v->cstate != C_OPEN || v->state != VU_BUSY || v->req < 0 || v->send_off >= v->send_total)
         return true;
-    uint8_t *stage = e->plain + TLS_PLAIN;
-    while (v->send_off < v->send_total) {
-        size_t skip = v->send_off;
-        int i = 0;
-        while (skip >= v->iov[i].iov_len) {
-            skip -= v->iov[i].iov_len;
-            i++;
-        }
-        const uint8_t *p = (const uint8_t *)v->iov[i].iov_base + skip;
-        size_t len = v->iov[i].iov_len - skip;
-        if (len < TLS_STAGE) {
-            size_t n = 0;
-            for (; i < v->send_n && n < TLS_STAGE; i++, skip = 0) {
-                size_t take = v->iov[i].iov_len - skip;
-                if (take > TLS_STAGE - n)
-                    take = TLS_STAGE - n;
-                memcpy(stage + n, (const uint8_t *)v->iov[i].iov_base + skip, take);
-                n += take;
-            }
-            p = stage;
-            len = n;
-        }
-        ssize_t w = tls_write(v->tls, p, len);
-        if (w < 0) {
-            tls_failed(e, v, tls_error(v->tls), now);
-            return false;
-        }
-        if (w == 0)
-            break; /* the output is full: the send's completion goes on */
-        v->send_off += (size_t)w;
+    ssize_t w = tls_writev(v->tls, v->iov, v->send_n, v->send_off, e->plain + TLS_PLAIN, TLS_STAGE);
+    if (w < 0) {
+        tls_failed(e, v, tls_error(v->tls), now);
+        return false;
     }
+    v->send_off += (size_t)w;
     return true;
 }
 

@@ -1095,22 +1095,15 @@ static void tls_send(struct worker *w, struct conn *k)
 {
     if (k->tsend)
         return;
-    while ((k->flags & F_SENDING) && k->toff < k->sending) {
-        const struct iovec *v = &k->iov[0];
-        size_t off = (size_t)k->toff;
-        if (off >= v->iov_len) {
-            off -= v->iov_len;
-            v = &k->iov[1];
-        }
-        size_t len = v->iov_len - off;
-        ssize_t n = tls_write(k->tls, (const uint8_t *)v->iov_base + off, len);
+    if ((k->flags & F_SENDING) && k->toff < k->sending) {
+        /* A head and a short body gathered into one record (tls_writev). */
+        uint8_t stage[TLS_STAGE_MIN];
+        ssize_t n = tls_writev(k->tls, k->iov, 2, (size_t)k->toff, stage, sizeof stage);
         if (n < 0) {
             tls_failed(w, k);
             return;
         }
         k->toff += (uint64_t)n;
-        if ((size_t)n < len)
-            break;  /* the buffer is full */
     }
     if (!tls_send_pending(w, k) && (k->flags & F_SENDING)) {
         /* tls_write took nothing into an empty buffer: it never will. */

@@ -765,6 +765,45 @@ ssize_t tls_write(struct tls_conn *t, const uint8_t *plain, size_t len)
 	return (ssize_t)done;
 }
 
+ssize_t tls_writev(struct tls_conn *t, const struct iovec *iov, int n, size_t off,
+		   uint8_t *stage, size_t stage_len)
+{
+	size_t taken = 0;
+	int i = 0;
+
+	for (;;) {
+		/* The piece holding byte off, and where in it. */
+		while (i < n && off >= iov[i].iov_len)
+			off -= iov[i++].iov_len;
+		if (i == n)
+			return (ssize_t)taken;
+		const uint8_t *p = (const uint8_t *)iov[i].iov_base + off;
+		size_t len = iov[i].iov_len - off;
+		bool more = false;  /* a piece follows: worth gathering with this one */
+		for (int j = i + 1; j < n && !more; j++)
+			more = iov[j].iov_len > 0;
+		if (len < TLS_STAGE_MIN && more) {
+			size_t g = 0, skip = off;
+			for (int j = i; j < n && g < stage_len; j++, skip = 0) {
+				size_t k = iov[j].iov_len - skip;
+				if (k > stage_len - g)
+					k = stage_len - g;
+				memcpy(stage + g, (const uint8_t *)iov[j].iov_base + skip, k);
+				g += k;
+			}
+			p = stage;
+			len = g;
+		}
+		ssize_t w = tls_write(t, p, len);
+		if (w < 0)
+			return TLS_ERROR;
+		taken += (size_t)w;
+		off += (size_t)w;
+		if ((size_t)w < len)
+			return (ssize_t)taken;  /* the output buffer is full */
+	}
+}
+
 const uint8_t *tls_pending(struct tls_conn *t, size_t *len)
 {
 	*len = t->out_len - t->out_off;

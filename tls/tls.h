@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 enum {
 	TLS_WANT   = -1,  /* needs more ciphertext (tls_feed), or the output buffer to drain */
@@ -97,6 +98,15 @@ int  tls_read(struct tls_conn *t, uint8_t *out, size_t cap);
  * 0 before the handshake is done or while the buffer is full), or TLS_ERROR. Send
  * tls_pending(), then call again with the rest. Like write(2), never a partial record. */
 ssize_t tls_write(struct tls_conn *t, const uint8_t *plain, size_t len);
+
+/* tls_write over plaintext in pieces: iov[0..n) from byte off on (what an earlier call
+ * took is skipped). Pieces shorter than a record are gathered through stage (stage_len
+ * bytes, at least TLS_STAGE_MIN) so that a request's or response's head and a short body
+ * make one record, not one each; a piece of a record's size or more, or the last piece,
+ * is encrypted where it is, never copied. Returns the bytes taken, as tls_write does, or TLS_ERROR. */
+#define TLS_STAGE_MIN 16384
+ssize_t tls_writev(struct tls_conn *t, const struct iovec *iov, int n, size_t off,
+		   uint8_t *stage, size_t stage_len);
 
 /* Ciphertext waiting to be sent: a pointer into t's output buffer and its length (NULL
  * and 0 when there is none). The bytes stay put until tls_consumed says they were sent:

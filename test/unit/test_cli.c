@@ -474,7 +474,7 @@ static void test_tls_flags(void **state)
     assert_string_equal(r.tls.cacert, "ca.pem");
     assert_int_equal(r.tls.max_version, 12);
 
-    static const struct { int argc; char *argv[6]; const char *want; } bad[] = {
+    static const struct { int argc; char *argv[6]; const char *want; } bad_tls[] = {
         { 4, { "blaster", "--tls-min", "1.1", "https://h/" }, "--tls-min: expected 1.2 or 1.3, got '1.1'" },
         { 4, { "blaster", "--cert", "c.pem", "https://h/" }, "--cert needs --key too" },
         { 4, { "blaster", "--key", "c.key", "https://h/" }, "--key needs --cert too" },
@@ -482,11 +482,11 @@ static void test_tls_flags(void **state)
           "--tls-min 1.3 is above --tls-max 1.2" },
         { 2, { "blaster", "--cacert" }, "--cacert: missing value" },
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    for (size_t i = 0; i < sizeof bad_tls / sizeof bad_tls[0]; i++) {
         err[0] = 0;
-        assert_int_equal(cli_parse(bad[i].argc, (char **)bad[i].argv, &c, err, sizeof err), -1);
-        if (!strstr(err, bad[i].want))
-            fail_msg("case %zu: want '%s' in '%s'", i, bad[i].want, err);
+        assert_int_equal(cli_parse(bad_tls[i].argc, (char **)bad_tls[i].argv, &c, err, sizeof err), -1);
+        if (!strstr(err, bad_tls[i].want))
+            fail_msg("case %zu: want '%s' in '%s'", i, bad_tls[i].want, err);
     }
     static const struct { int argc; char *argv[4]; const char *want; } bad_run[] = {
         { 3, { "run", "f.yaml", "--cacert" }, "--cacert: expected a file name" },

@@ -367,6 +367,74 @@ static void exchange_big(int version)
 
 static void test_big_body_tls13(void **state) { (void)state; exchange_big(13); }
 
+/* Records in a run of ciphertext (each starts with a 5-byte header: type, version,
+ * length). */
+static int count_records(const uint8_t *p, size_t n)
+{
+	int records = 0;
+	for (size_t at = 0; at + 5 <= n; records++)
+		at += 5 + ((size_t)p[at + 3] << 8 | p[at + 4]);
+	return records;
+}
+
+/* Move everything tls_writev takes of iov (from off) to the server; returns how many
+ * records carried it. */
+static int writev_all(struct pair *p, const struct iovec *iov, int n, size_t off, size_t total)
+{
+	static uint8_t stage[TLS_STAGE_MIN];
+	int records = 0;
+	while (off < total) {
+		ssize_t w = tls_writev(p->c.t, iov, n, off, stage, sizeof stage);
+		assert_true(w > 0);
+		off += (size_t)w;
+		size_t len;
+		const uint8_t *c = tls_pending(p->c.t, &len);
+		records += count_records(c, len);
+		assert_int_equal(tls_feed(p->s.t, c, len), 0);
+		tls_consumed(p->c.t, len);
+		drain(&p->s);
+	}
+	return records;
+}
+
+/* A head and short pieces make one record; a large piece is cut only into full records;
+ * a restart in the middle of a piece carries on from there. */
+static void test_writev(void **state)
+{
+	static uint8_t body[100000];
+	struct tls_config ccfg = { .cafile = ca_pem };
+	struct pair p;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof body; i++)
+		body[i] = (uint8_t)(i * 7);
+	pair_open(&p, &ccfg, 0, 0, "localhost");
+	assert_int_equal(pump(&p.c, &p.s, SIZE_MAX), 0);
+	drain(&p.c);
+
+	struct iovec small[4] = { { "POST /x HTTP/1.1\r\n", 18 }, { "", 0 }, { "Host: h\r\n\r\n", 11 },
+				  { "{\"a\":1}", 7 } };
+	p.s.rx_len = 0;
+	assert_int_equal(writev_all(&p, small, 4, 0, 36), 1);
+	assert_int_equal(p.s.rx_len, 36);
+	assert_memory_equal(p.s.rx, "POST /x HTTP/1.1\r\nHost: h\r\n\r\n{\"a\":1}", 36);
+
+	/* head + 100000 bytes: 38 + 100000 in ceil(100038 / 16384) = 7 records */
+	struct iovec big[2] = { { "HEAD-HEAD-HEAD-HEAD-HEAD-HEAD-HEAD-HEA", 38 }, { body, sizeof body } };
+	p.s.rx_len = 0;
+	assert_int_equal(writev_all(&p, big, 2, 0, 38 + sizeof body), 7);
+	assert_int_equal(p.s.rx_len, 38 + sizeof body);
+	assert_memory_equal(p.s.rx, big[0].iov_base, 38);
+	assert_memory_equal(p.s.rx + 38, body, sizeof body);
+
+	/* from the middle of the body on */
+	p.s.rx_len = 0;
+	writev_all(&p, big, 2, 38 + 5000, 38 + sizeof body);
+	assert_int_equal(p.s.rx_len, sizeof body - 5000);
+	assert_memory_equal(p.s.rx, body + 5000, sizeof body - 5000);
+	pair_close(&p);
+}
+
 /* The hot-path rule for TLS: once a connection has carried a few requests, more requests
  * (a small one out, a 20 KiB answer back, so records of both sizes) make wolfSSL take no
  * memory from malloc: its record buffers live in the connection and everything else it
@@ -697,6 +765,7 @@ int main(void)
 		cmocka_unit_test(test_big_body_tls13),
 		cmocka_unit_test(test_big_body_tls12),
 		cmocka_unit_test(test_no_malloc_per_request),
+		cmocka_unit_test(test_writev),
 		cmocka_unit_test(test_byte_split_tls13),
 		cmocka_unit_test(test_byte_split_tls12),
 		cmocka_unit_test(test_resume_tls13),
