@@ -25,6 +25,7 @@
 #include "blaster/metrics.h"
 #include "blaster/plan.h"
 #include "ring/ring.h"
+#include "blaster/stream.h"
 #include "ring/worker.h"
 #include "tls/tls.h"
 
@@ -86,7 +87,7 @@ struct engine {
     uint32_t             open_conns;
     bool                 ever_handshook;
     uint32_t             tls_failures;
-    uint8_t             *plain;     /* https: decrypted bytes on their way to the parser */
+    struct stream_pool   pool;      /* what the VUs' streams share (the TLS context among it) */
     char                 fatal[256];
     struct worker_cpu    cpu_start, cpu_end;
     int64_t              wall_start, wall_end;
