@@ -62,6 +62,7 @@
 
 #include "blaster/demo_app.h"
 #include "blaster/http.h"
+#include "blaster/stream.h"
 #include "blaster/units.h"
 #include "ring/ring.h"
 #include "ring/worker.h"
@@ -641,9 +642,9 @@ struct conn {
     uint16_t          inflight;         /* responses of the head run in the send in flight */
     int64_t           due;              /* when the head may be sent (F_DUE) */
     struct ring_timer timer;            /* --delay, --stall, linger */
-    struct iovec      iov[2];           /* big responses: header + shared body */
-    struct msghdr     msg;
-    uint64_t          sending;          /* bytes of the send in flight */
+    struct iovec      iov[2];           /* the response being sent: header + shared body, or one piece */
+    struct iovec      win[2];           /* the stream's room for what is left of it after a short send */
+    uint64_t          sending;          /* bytes of the response being sent */
     struct http_req   req;
     /* --app demo */
     uint8_t           scan;             /* the current request's body is scanned */
@@ -651,12 +652,7 @@ struct conn {
     uint8_t           dqhead, dqlen;    /* values of the dynamic responses queued */
     struct demo_arg   dq[DYNQ];
     char              dyn[DYNBUF];      /* the tail of a dynamic response being sent */
-    /* --tls (NULL on a plain connection). With TLS, F_SENDING means that the head
-     * run's plaintext, described by iov[] (k->sending bytes), is being encrypted
-     * and sent; the ring send in flight is tsend bytes of ciphertext. */
-    struct tls_conn  *tls;
-    uint64_t          toff;             /* bytes of iov[] given to tls_write so far */
-    uint32_t          tsend;            /* ciphertext of the send in flight (0: none) */
+    struct stream     st;               /* its bytes, plain or TLS (F_SENDING: iov[] is its message) */
 };
 
 /* The headers --app demo reads, as http_req capture slots. */
@@ -666,11 +662,6 @@ struct serve_stats {
     uint64_t accepted, requests, s2xx, s4xx, s5xx, continues, resets, garbage, closes,
              overflows, bytes_in, bytes_out, tls_errors;
 };
-
-/* A closed TLS connection whose last send had not completed when its close
- * did: the kernel may still read the output buffer, so it is freed when that
- * completion (slot, gen) arrives. Rare: a peer that vanished mid-send. */
-struct tls_zombie { struct tls_conn *t; uint32_t slot, gen; };
 
 struct worker {
     int                  id, cpu, listen_fd;
@@ -693,10 +684,8 @@ struct worker {
     char                *stats_buf;   /* STATS_HEAD + DEMO_STATS_MAX: a /__stats response */
     bool                 stats_busy;  /* ... in flight, on this connection: */
     uint32_t             stats_slot, stats_gen;
-    /* --tls */
-    struct tls_ctx      *tls;         /* the server's context, shared by the workers, made by serve_main */
-    struct tls_zombie   *zombies;
-    uint32_t             nzombies, zcap;
+    struct tls_ctx      *tls;         /* --tls: the server's context, shared by the workers, made by serve_main */
+    struct stream_pool   pool;        /* what the connections' streams share */
 };
 
 static inline uint64_t rng_next(uint64_t *s)
@@ -752,7 +741,7 @@ static void conn_close(struct worker *w, struct conn *k, bool reset)
     ring_close(&w->ring, slot(w, k), k->gen, reset);
 }
 
-static bool tls_notify(struct worker *w, struct conn *k);
+static bool conn_notify(struct worker *w, struct conn *k);
 
 /* A response that closes the connection was sent. Shut our side down and
  * close when the peer does (or after LINGER_NS): closing at once with the
@@ -761,7 +750,7 @@ static bool tls_notify(struct worker *w, struct conn *k);
 static void conn_linger(struct worker *w, struct conn *k)
 {
     w->st.closes++;
-    if (k->tls && tls_notify(w, k))
+    if (conn_notify(w, k))
         return;
     if (k->flags & F_EOF) {
         conn_close(w, k, false);
@@ -773,10 +762,10 @@ static void conn_linger(struct worker *w, struct conn *k)
     ring_timer_at(&w->ring, &k->timer, slot(w, k), k->gen, ring_now() + LINGER_NS);
 }
 
-/* Send a dynamic response: its header, then "<length>\r\n\r\n<body>" made
- * now. False (and a retry timer set) when /__stats finds the worker's stats
- * buffer in use. */
-static bool send_dyn(struct worker *w, struct conn *k, unsigned resp, const struct rendered *r)
+/* Make a dynamic response: its header, then "<length>\r\n\r\n<body>" made
+ * now, in iov[0..2). False (and a retry timer set) when /__stats finds the
+ * worker's stats buffer in use. */
+static bool render_dyn_now(struct worker *w, struct conn *k, unsigned resp, const struct rendered *r)
 {
     char *buf;
     size_t off, blen;
@@ -807,14 +796,33 @@ static bool send_dyn(struct worker *w, struct conn *k, unsigned resp, const stru
     k->iov[0] = (struct iovec){ (void *)r->hdr, r->hdr_len };
     k->iov[1] = (struct iovec){ buf + off, (size_t)nl + blen };
     k->sending = r->hdr_len + (size_t)nl + blen;
-    if (k->tls)
-        return true;  /* the caller has it encrypted from iov[] */
-    k->msg = (struct msghdr){ .msg_iov = k->iov, .msg_iovlen = 2 };
-    ring_sendmsg(&w->ring, slot(w, k), k->gen, &k->msg, false);
     return true;
 }
 
-static void tls_start(struct worker *w, struct conn *k);
+/* A stream that cannot go on (TLS: a failed handshake, a client speaking
+ * plaintext, a bad record): nothing more can be said on this connection,
+ * not even an HTTP error. */
+static void conn_broken(struct worker *w, struct conn *k)
+{
+    w->st.tls_errors++;
+    conn_close(w, k, false);
+}
+
+/* Give the stream what it can take now: the rest of the response in
+ * iov[], a handshake flight. */
+static void conn_push(struct worker *w, struct conn *k)
+{
+    if (stream_push(&w->pool, &k->st, slot(w, k), k->gen, SIZE_MAX, false) != 0)
+        conn_broken(w, k);
+}
+
+/* Send iov[0..n) (k->sending bytes): the connection's one send in flight. */
+static void conn_send(struct worker *w, struct conn *k, int n)
+{
+    k->flags |= F_SENDING;
+    stream_message(&k->st, k->iov, n, (size_t)k->sending);
+    conn_push(w, k);
+}
 
 /* Send the head of the queue if it is due and nothing is in flight. */
 static void flush(struct worker *w, struct conn *k)
@@ -850,41 +858,25 @@ static void flush(struct worker *w, struct conn *k)
         return;
     }
     if (r->dyn) {
-        if (send_dyn(w, k, run->id >> 3, r)) {
+        if (render_dyn_now(w, k, run->id >> 3, r)) {
             k->inflight = 1;
-            k->flags |= F_SENDING;
-            if (k->tls)
-                tls_start(w, k);
+            conn_send(w, k, 2);
         }
         return;
     }
+    /* Sent from the rendering (several copies of a small response back to
+     * back, or a header and the shared body), never copied. */
     uint16_t n = run->n < r->reps ? run->n : r->reps;
     k->sending = r->len * n;
-    if (k->tls) {
-        /* The same bytes as below, encrypted from the rendering instead of sent from it. */
-        if (r->data) {
-            k->iov[0] = (struct iovec){ (void *)r->data, (size_t)k->sending };
-            k->iov[1] = (struct iovec){ NULL, 0 };
-        } else {
-            k->iov[0] = (struct iovec){ (void *)r->hdr, r->hdr_len };
-            k->iov[1] = (struct iovec){ (void *)r->body, r->len - r->hdr_len };
-        }
-        k->inflight = n;
-        k->flags |= F_SENDING;
-        tls_start(w, k);
-        return;
-    }
+    k->inflight = n;
     if (r->data) {
-        ring_send(&w->ring, slot(w, k), k->gen, r->data, (size_t)r->len * n, false);
+        k->iov[0] = (struct iovec){ (void *)r->data, (size_t)k->sending };
+        conn_send(w, k, 1);
     } else {
-        /* The msghdr and iovec live in the connection: this is its only send in flight. */
         k->iov[0] = (struct iovec){ (void *)r->hdr, r->hdr_len };
         k->iov[1] = (struct iovec){ (void *)r->body, r->len - r->hdr_len };
-        k->msg = (struct msghdr){ .msg_iov = k->iov, .msg_iovlen = 2 };
-        ring_sendmsg(&w->ring, slot(w, k), k->gen, &k->msg, false);
+        conn_send(w, k, 2);
     }
-    k->inflight = n;
-    k->flags |= F_SENDING;
 }
 
 /* Append a response to the queue. False when the queue is full: a client
@@ -1064,75 +1056,20 @@ static void feed(struct worker *w, struct conn *k, const uint8_t *data, size_t l
         flush(w, k);
 }
 
-/* --- TLS ------------------------------------------------------------------- */
+/* --- the connection's stream ------------------------------------------------ */
 
-static void tls_failed(struct worker *w, struct conn *k)
+/* End the stream in band (TLS close_notify) and send that ahead of the FIN
+ * (which on_send sends once it is out), so the peer can tell a complete
+ * response from a cut one. The linger timer bounds the wait for a peer that
+ * reads nothing. False when there is nothing to send: linger as a plain
+ * connection does. */
+static bool conn_notify(struct worker *w, struct conn *k)
 {
-    /* A failed handshake, a client speaking plaintext, a bad record: nothing
-     * more can be said on this connection, not even an HTTP error. */
-    w->st.tls_errors++;
-    conn_close(w, k, false);
-}
-
-/* Send the ciphertext waiting in k's output buffer, if any; nothing else may
- * be in flight. The bytes stay put until tls_consumed. */
-static bool tls_send_pending(struct worker *w, struct conn *k)
-{
-    size_t len;
-    const uint8_t *p = tls_pending(k->tls, &len);
-    if (!len)
-        return false;
-    k->tsend = (uint32_t)len;
-    ring_send(&w->ring, slot(w, k), k->gen, p, len, false);
-    return true;
-}
-
-/* Encrypt as much of the response in progress (iov[], from toff) as the output
- * buffer takes, and send it with whatever else is waiting there (a handshake
- * flight, a session ticket). With a send in flight, wait for its completion:
- * the buffer only has room again once it has drained. */
-static void tls_send(struct worker *w, struct conn *k)
-{
-    if (k->tsend)
-        return;
-    if ((k->flags & F_SENDING) && k->toff < k->sending) {
-        /* A head and a short body gathered into one record (tls_writev). */
-        uint8_t stage[TLS_STAGE_MIN];
-        ssize_t n = tls_writev(k->tls, k->iov, 2, (size_t)k->toff, stage, sizeof stage);
-        if (n < 0) {
-            tls_failed(w, k);
-            return;
-        }
-        k->toff += (uint64_t)n;
-    }
-    if (!tls_send_pending(w, k) && (k->flags & F_SENDING)) {
-        /* tls_write took nothing into an empty buffer: it never will. */
-        tls_failed(w, k);
-    }
-}
-
-static void tls_start(struct worker *w, struct conn *k)
-{
-    k->toff = 0;
-    tls_send(w, k);
-}
-
-/* Queue close_notify and send it ahead of the FIN (which on_tls_send sends
- * once it is out), so the peer can tell a complete response from a cut one.
- * The linger timer bounds the wait for a peer that reads nothing. False when
- * there is nothing to send: linger as a plain connection does. */
-static bool tls_notify(struct worker *w, struct conn *k)
-{
-    size_t len;
-    if (k->tsend)
-        return false;
-    tls_shutdown(k->tls);
-    if (!tls_pending(k->tls, &len))
+    if (!stream_shutdown(&w->pool, &k->st, slot(w, k), k->gen))
         return false;
     k->state = C_LINGER;
     k->flags = (uint8_t)(F_TIMER | (k->flags & F_EOF));
     ring_timer_at(&w->ring, &k->timer, slot(w, k), k->gen, ring_now() + LINGER_NS);
-    tls_send_pending(w, k);
     return true;
 }
 
@@ -1145,65 +1082,30 @@ static void peer_eof(struct worker *w, struct conn *k)
         k->flags |= F_EOF;  /* flush closes when the queue is empty */
 }
 
-/* Run the TLS connection until it wants more ciphertext: the handshake, then
- * records decrypted into plaintext for the request parser. */
-static void tls_drive(struct worker *w, struct conn *k)
+/* Run the connection until the stream wants more bytes: the handshake
+ * (TLS), then plaintext for the request parser; then send what can go. */
+static void conn_drive(struct worker *w, struct conn *k)
 {
-    uint8_t plain[TLS_PLAIN];
     while (k->state == C_OPEN && !(k->flags & F_IGNORE)) {
-        int n = tls_read(k->tls, plain, sizeof plain);
+        const uint8_t *p;
+        int n = stream_read(&w->pool, &k->st, &p);
         if (n > 0) {
-            feed(w, k, plain, (size_t)n);
+            feed(w, k, p, (size_t)n);
             continue;
         }
-        if (n == TLS_ERROR) {
-            tls_failed(w, k);
+        if (n == STREAM_UP)
+            continue;
+        if (n == STREAM_ERROR) {
+            conn_broken(w, k);
             return;
         }
-        if (n == TLS_CLOSED)
+        if (n == STREAM_CLOSED)
             peer_eof(w, k);
         break;
     }
+    stream_drop(&k->st); /* a closing response is queued: what follows is not read */
     if (k->state == C_OPEN)
-        tls_send(w, k);
-}
-
-/* Free k's TLS state at the end of its close, unless the kernel may still
- * read its output buffer (a send in flight): then when that send completes. */
-static void tls_release(struct worker *w, struct conn *k)
-{
-    if (k->tsend) {
-        if (w->nzombies == w->zcap) {
-            uint32_t cap = w->zcap ? 2 * w->zcap : 16;
-            struct tls_zombie *z = realloc(w->zombies, cap * sizeof *z);
-            if (!z) {
-                /* Leaked rather than freed under the kernel's feet. */
-                k->tls = NULL;
-                k->tsend = 0;
-                return;
-            }
-            w->zombies = z;
-            w->zcap = cap;
-        }
-        w->zombies[w->nzombies++] = (struct tls_zombie){ k->tls, slot(w, k), k->gen & RING_GEN_MASK };
-    } else {
-        tls_conn_free(k->tls);
-    }
-    k->tls = NULL;
-    k->tsend = 0;
-}
-
-/* A send completion for (idx, gen): true if it was a zombie's last send. */
-static bool tls_reap(struct worker *w, uint32_t idx, uint32_t gen)
-{
-    for (uint32_t i = 0; i < w->nzombies; i++) {
-        if (w->zombies[i].slot == idx && w->zombies[i].gen == gen) {
-            tls_conn_free(w->zombies[i].t);
-            w->zombies[i] = w->zombies[--w->nzombies];
-            return true;
-        }
-    }
-    return false;
+        conn_push(w, k);
 }
 
 /* --- completions ------------------------------------------------------------ */
@@ -1221,10 +1123,9 @@ static void on_accept(struct worker *w, const struct ring_event *ev)
         k->dqhead = k->dqlen = 0;
         req_init(w->s, k);
         w->st.accepted++;
-        if (w->tls && k->tls)
-            tls_release(w, k);  /* cannot happen: freed when its close completed */
-        if (w->tls && tls_conn_new_server(&k->tls, w->tls) != 0) {
-            k->tls = NULL;
+        /* Here, not at start: the slab's pages stay untouched until used. */
+        stream_init(&k->st, k->win, 2);
+        if (stream_open(&w->pool, &k->st, w->tls, NULL) != 0) {
             conn_close(w, k, false);  /* out of memory: this one connection goes */
         } else {
             ring_recv(&w->ring, (uint32_t)ev->res, k->gen);
@@ -1245,12 +1146,10 @@ static void on_recv(struct worker *w, struct conn *k, const struct ring_event *e
     if (ev->res > 0) {
         w->st.bytes_in += ev->len;
         if (k->state == C_OPEN) {
-            if (!k->tls)
-                feed(w, k, ev->data, ev->len);
-            else if (tls_feed(k->tls, ev->data, ev->len) != 0)
-                tls_failed(w, k);
+            if (stream_feed(&k->st, ev->data, ev->len) != 0)
+                conn_broken(w, k);
             else
-                tls_drive(w, k);
+                conn_drive(w, k);
         }
         /* else lingering: the peer's bytes are read and dropped */
     } else if (ev->res == 0) {
@@ -1282,55 +1181,38 @@ static void sent(struct worker *w, struct conn *k)
         flush(w, k);
 }
 
+/* A send completed: the response goes on, or is out (then the next one,
+ * or the linger after a close_notify); a handshake flight may have waited
+ * for the stream's buffer to drain. */
 static void on_send(struct worker *w, struct conn *k, int res)
 {
-    const struct rendered *r = &w->s->table[k->q[k->qhead].id];
-    k->flags &= (uint8_t)~F_SENDING;
-    if (r->dyn == DEMO_DYN_STATS)
-        stats_release(w, k);
-    if (res < 0 || (uint64_t)res != k->sending) {
-        conn_close(w, k, false);
-        return;
-    }
-    w->st.bytes_out += (uint64_t)res;
-    sent(w, k);
-}
-
-/* A TLS connection's send of ciphertext completed. */
-static void on_tls_send(struct worker *w, struct conn *k, int res)
-{
-    uint32_t len = k->tsend;
-    k->tsend = 0;
+    int rc = stream_sent(&k->st, res);
+    w->st.bytes_out += stream_wire_out(&k->st);
     if (k->state == C_CLOSING)
-        return;  /* freed when the close completes */
-    if (res < 0 || (uint32_t)res != len) {
+        return;  /* the stream is released when the close completes */
+    if (rc == STREAM_ERROR) {
         conn_close(w, k, false);
         return;
     }
-    w->st.bytes_out += len;
-    tls_consumed(k->tls, len);
     if (k->state == C_LINGER) {
-        /* close_notify is out (tls_notify): now the FIN, as conn_linger does. */
+        /* close_notify is out (conn_notify): now the FIN, as conn_linger does. */
         if (k->flags & F_EOF)
             conn_close(w, k, false);
         else
             ring_shutdown(&w->ring, slot(w, k), k->gen);
         return;
     }
-    size_t left;
-    tls_pending(k->tls, &left);
-    if ((k->flags & F_SENDING) && k->toff == k->sending && !left) {
+    if (rc == STREAM_DONE && (k->flags & F_SENDING)) {
         const struct rendered *r = &w->s->table[k->q[k->qhead].id];
         k->flags &= (uint8_t)~F_SENDING;
         if (r->dyn == DEMO_DYN_STATS)
             stats_release(w, k);
         sent(w, k);
     } else {
-        tls_send(w, k);
+        conn_push(w, k);
     }
-    /* A handshake flight or records may have waited for the buffer to drain. */
     if (k->state == C_OPEN)
-        tls_drive(w, k);
+        conn_drive(w, k);
 }
 
 static void on_event(void *ctx, const struct ring_event *ev)
@@ -1345,8 +1227,8 @@ static void on_event(void *ctx, const struct ring_event *ev)
             ring_accept(&w->ring, w->listen_fd, 0);
         return;
     }
-    if (ev->op == RING_OP_SEND && w->nzombies && tls_reap(w, ev->idx, ev->gen))
-        return;
+    if (ev->op == RING_OP_SEND && stream_reap(&w->pool, ev->idx, ev->gen))
+        return;  /* the last send of a closed TLS connection */
     struct conn *k = &w->conns[ev->idx];
     if (ev->gen != (k->gen & RING_GEN_MASK))
         return; /* for an earlier connection on this slot */
@@ -1356,12 +1238,8 @@ static void on_event(void *ctx, const struct ring_event *ev)
             on_recv(w, k, ev);
         break;
     case RING_OP_SEND:
-        if (k->tls) {
-            if (k->tsend)
-                on_tls_send(w, k, ev->res);
-        } else if (k->state == C_OPEN && (k->flags & F_SENDING)) {
+        if (stream_sending(&k->st))
             on_send(w, k, ev->res);
-        }
         break;
     case RING_OP_TIMER:
         if ((k->state == C_OPEN || k->state == C_LINGER) && (k->flags & F_TIMER)) {
@@ -1375,8 +1253,7 @@ static void on_event(void *ctx, const struct ring_event *ev)
     case RING_OP_CLOSE:
         if (k->state == C_CLOSING) {
             k->state = C_FREE;
-            if (k->tls)
-                tls_release(w, k);
+            stream_closed(&w->pool, &k->st, ev->idx, k->gen);
         }
         break;
     default:
@@ -1393,7 +1270,7 @@ static int worker_init(struct worker *w)
         n = (uint32_t)rl.rlim_cur;
     w->nconns = n;
     w->conns = calloc(n, sizeof *w->conns);
-    if (!w->conns) {
+    if (!w->conns || stream_pool_init(&w->pool, &w->ring, w->tls) != 0) {
         w->err_what = "out of memory for the connection slab";
         return -ENOMEM;
     }
@@ -1438,6 +1315,18 @@ static void *worker_main(void *arg)
     }
     __atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
     return NULL;
+}
+
+/* After the worker's thread: the ring is gone, so no send can read a
+ * stream's buffers any more. */
+static void worker_free(struct worker *w)
+{
+    for (uint32_t j = 0; w->conns && j < w->nconns; j++)
+        if (stream_holds_state(&w->conns[j].st))
+            stream_closed(&w->pool, &w->conns[j].st, j, w->conns[j].gen);
+    stream_pool_free(&w->pool);
+    free(w->conns);
+    free(w->stats_buf);
 }
 
 /* --- main thread ------------------------------------------------------------- */
@@ -1611,16 +1500,8 @@ int serve_main(int argc, char **argv)
     if (o->verbose)
         print_stats(ws, nw, o->tls);
 out:
-    for (int i = 0; ws && i < nw; i++) {
-        /* The rings are gone: no send can read a TLS output buffer any more. */
-        for (uint32_t j = 0; ws[i].conns && j < ws[i].nconns; j++)
-            tls_conn_free(ws[i].conns[j].tls);
-        for (uint32_t j = 0; j < ws[i].nzombies; j++)
-            tls_conn_free(ws[i].zombies[j].t);
-        free(ws[i].zombies);
-        free(ws[i].conns);
-        free(ws[i].stats_buf);
-    }
+    for (int i = 0; ws && i < nw; i++)
+        worker_free(&ws[i]);
     if (ws && nw > 0)
         tls_ctx_free(ws[0].tls); /* shared: after every worker's connections */
     for (int i = 0; i < nfds; i++)

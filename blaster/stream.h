@@ -96,6 +96,9 @@ static inline bool stream_ready(const struct stream *s) { return s->up; }
  * before the handler returns the buffer). 0, or STREAM_ERROR. */
 int  stream_feed(struct stream *s, const uint8_t *data, uint32_t len);
 
+/* Forget received plaintext not read (plain: before the ring's buffer goes back). */
+static inline void stream_drop(struct stream *s) { s->rxlen = 0; }
+
 /* The next piece of plaintext (> 0 bytes at *out, valid until the next call
  * on any stream of the pool), or STREAM_AGAIN, STREAM_UP, STREAM_CLOSED,
  * STREAM_ERROR. Call until STREAM_AGAIN after every feed and every send
@@ -147,6 +150,8 @@ bool stream_shutdown(struct stream_pool *p, struct stream *s, uint32_t slot, uin
  * stream is reset for the slot's next connection; TLS state that a send in
  * flight may still read is kept in the pool's graves until stream_reap. */
 void stream_closed(struct stream_pool *p, struct stream *s, uint32_t slot, uint32_t gen);
+/* Whether the stream holds state that only stream_closed releases. */
+static inline bool stream_holds_state(const struct stream *s) { return s->tls != NULL; }
 /* A send completion for (slot, gen): true if it was a grave's last send (then it is freed). */
 bool stream_reap(struct stream_pool *p, uint32_t slot, uint32_t gen);
 
