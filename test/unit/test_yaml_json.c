@@ -61,16 +61,26 @@ static void doc_free(struct doc *d)
     yaml_parser_delete(&d->parser);
 }
 
-/* Emit yaml with a generous budget; the status, the output in *out. */
+/* What an error named, read before its document is freed. */
+struct named {
+    int line;              /* 1-based, of err.node; 0: none */
+    yaml_node_type_t type;
+    int first_line;        /* of err.first; 0: none */
+};
+
+/* Emit yaml into *out; the status in *err, what it names in *nm. */
 static int emit(const char *yaml, struct ctx *c, int max_depth, size_t max_len, struct sbuf *out,
-                struct yaml_json_error *err, int *err_line)
+                struct yaml_json_error *err, struct named *nm)
 {
     struct doc d;
     yaml_node_t *root = doc_load(&d, yaml);
     const struct yaml_json_ops ops = { c, visit, scalar };
     sb_reset(out);
     int rc = yaml_json_emit(&d.doc, root, max_depth, max_len, &ops, out, err);
-    *err_line = err->node ? (int)err->node->start_mark.line + 1 : 0;
+    nm->line = err->node ? (int)err->node->start_mark.line + 1 : 0;
+    nm->type = err->node ? err->node->type : YAML_NO_NODE;
+    nm->first_line = err->first ? (int)err->first->start_mark.line + 1 : 0;
+    err->node = err->first = NULL;     /* they die with the document */
     doc_free(&d);
     return rc;
 }
@@ -104,8 +114,8 @@ static void test_yaml_json_table(void **state)
     for (size_t i = 0; i < N(json_cases); i++) {
         struct ctx c = { .budget = 1000 };
         struct yaml_json_error err;
-        int line;
-        int rc = emit(json_cases[i].yaml, &c, 32, 1 << 20, &out, &err, &line);
+        struct named nm;
+        int rc = emit(json_cases[i].yaml, &c, 32, 1 << 20, &out, &err, &nm);
         if (rc != 0 || strcmp(out.p, json_cases[i].json) != 0)
             fail_msg("case %zu '%s': rc %d status %d, got '%s', want '%s'", i, json_cases[i].yaml, rc,
                      (int)err.status, out.p, json_cases[i].json);
@@ -136,36 +146,36 @@ static void test_yaml_json_errors(void **state)
     (void)state;
     struct sbuf out = {0};
     struct yaml_json_error err;
-    int line;
+    struct named nm;
 
     struct ctx c = { .budget = 1000 };
-    assert_int_equal(emit("[[[1]]]", &c, 2, 100, &out, &err, &line), -1);
+    assert_int_equal(emit("[[[1]]]", &c, 2, 100, &out, &err, &nm), -1);
     assert_int_equal(err.status, YJ_TOO_DEEP);
-    assert_int_equal(emit("[[1]]", &c, 2, 100, &out, &err, &line), 0);
+    assert_int_equal(emit("[[1]]", &c, 2, 100, &out, &err, &nm), 0);
 
     /* the length is checked before each node: the body may end a little past it */
-    assert_int_equal(emit("[aaaa, bbbb, cccc]", &c, 32, 8, &out, &err, &line), -1);
+    assert_int_equal(emit("[aaaa, bbbb, cccc]", &c, 32, 8, &out, &err, &nm), -1);
     assert_int_equal(err.status, YJ_TOO_BIG);
     assert_string_equal(out.p, "[\"aaaa\",\"bbbb\",");
 
-    assert_int_equal(emit("{a: 1,\n [x]: 2}", &c, 32, 100, &out, &err, &line), -1);
+    assert_int_equal(emit("{a: 1,\n [x]: 2}", &c, 32, 100, &out, &err, &nm), -1);
     assert_int_equal(err.status, YJ_KEY_NOT_TEXT);
-    assert_int_equal(err.node->type, YAML_SEQUENCE_NODE);
-    assert_int_equal(line, 2);
+    assert_int_equal(nm.type, YAML_SEQUENCE_NODE);
+    assert_int_equal(nm.line, 2);
 
-    assert_int_equal(emit("a: 1\nb: 2\na: 3\n", &c, 32, 100, &out, &err, &line), -1);
+    assert_int_equal(emit("a: 1\nb: 2\na: 3\n", &c, 32, 100, &out, &err, &nm), -1);
     assert_int_equal(err.status, YJ_DUPLICATE_KEY);
-    assert_int_equal(line, 3);
-    assert_int_equal(err.first->start_mark.line, 0);
+    assert_int_equal(nm.line, 3);
+    assert_int_equal(nm.first_line, 1);
 
     /* the caller's ops stop the walk: its budget, or a scalar it cannot substitute */
     struct ctx small = { .budget = 3 };
-    assert_int_equal(emit("[1, 2, 3]", &small, 32, 100, &out, &err, &line), -1);
+    assert_int_equal(emit("[1, 2, 3]", &small, 32, 100, &out, &err, &nm), -1);
     assert_int_equal(err.status, YJ_STOPPED);
     struct ctx stop = { .budget = 1000, .stop_at = "bad" };
-    assert_int_equal(emit("{ok: 1,\n bad: 2}", &stop, 32, 100, &out, &err, &line), -1);
+    assert_int_equal(emit("{ok: 1,\n bad: 2}", &stop, 32, 100, &out, &err, &nm), -1);
     assert_int_equal(err.status, YJ_STOPPED);
-    assert_int_equal(line, 2);
+    assert_int_equal(nm.line, 2);
     free(out.p);
 }
 
