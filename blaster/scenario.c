@@ -105,6 +105,33 @@ char *ld_strdup(struct ld *ld, const yaml_node_t *n, const char *s)
     return ld_strndup(ld, n, s, strlen(s));
 }
 
+/* The file's one YAML document into ld->doc (*have_doc: it is there to be
+ * deleted); its root node, or NULL after an error. */
+static yaml_node_t *load_document(struct ld *ld, yaml_parser_t *parser, bool *have_doc)
+{
+    if (!yaml_parser_load(parser, &ld->doc)) {
+        ld_fail_yaml(ld, parser);
+        return NULL;
+    }
+    *have_doc = true;
+    yaml_node_t *root = yaml_document_get_root_node(&ld->doc);
+    if (!root) {
+        ld_fail_mark(ld, (yaml_mark_t){0, 0, 0},
+                     "the file is empty (expected a mapping with 'target' and 'scenarios')");
+        return NULL;
+    }
+    yaml_document_t next;
+    if (!yaml_parser_load(parser, &next)) {
+        ld_fail_yaml(ld, parser);
+        return NULL;
+    }
+    if (yaml_document_get_root_node(&next))
+        ld_fail_mark(ld, next.start_mark, "a second YAML document (a scenario file holds one; remove the "
+                                          "'---' line)");
+    yaml_document_delete(&next);
+    return ld->failed ? NULL : root;
+}
+
 int scenario_load_string(const char *name, const char *yaml, size_t len,
                          const char *const *env, int nenv,
                          struct scenario_file *out, char *err, size_t errlen)
@@ -137,32 +164,9 @@ int scenario_load_string(const char *name, const char *yaml, size_t len,
     }
     have_parser = true;
     yaml_parser_set_input_string(&parser, (const unsigned char *)ld.src, ld.srclen);
-    if (!yaml_parser_load(&parser, &ld.doc)) {
-        ld_fail_yaml(&ld, &parser);
-        goto done;
-    }
-    have_doc = true;
-    yaml_node_t *root = yaml_document_get_root_node(&ld.doc);
-    if (!root) {
-        ld_fail_mark(&ld, (yaml_mark_t){0, 0, 0},
-                     "the file is empty (expected a mapping with 'target' and 'scenarios')");
-        goto done;
-    }
-    {
-        yaml_document_t next;
-        if (!yaml_parser_load(&parser, &next)) {
-            ld_fail_yaml(&ld, &parser);
-            goto done;
-        }
-        yaml_node_t *r2 = yaml_document_get_root_node(&next);
-        if (r2)
-            ld_fail_mark(&ld, next.start_mark, "a second YAML document (a scenario file holds one; remove the "
-                                               "'---' line)");
-        yaml_document_delete(&next);
-        if (ld.failed)
-            goto done;
-    }
-    ld_parse_file(&ld, root);
+    yaml_node_t *root = load_document(&ld, &parser, &have_doc);
+    if (root)
+        ld_parse_file(&ld, root);
 
 done:
     if (have_doc)
