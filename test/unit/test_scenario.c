@@ -429,76 +429,76 @@ static void test_env(void **state)
 
 /* -------------------------------------------------------------- steps */
 
-static void test_steps(void **state)
-{
-    (void)state;
-    clear_env();
-    static const char yaml[] =
-        "target: http://127.0.0.1:8080\n"
-        "defaults:\n"
-        "  headers: {content-type: text/plain}\n"
-        "  tags: {env: test}\n"
-        "  timeout: 5s\n"
-        "  discardResponseBodies: false\n"
-        "summary_trend_stats: [avg, min, med, max, p(90), p(99.9), count]\n"
-        "thresholds:\n"
-        "  http_req_failed: [{threshold: \"rate<0.01\", abortOnFail: true, delayAbortEval: 10s}]\n"
-        "  \"http_req_duration{ scenario : 'browse' , name:x:y }\": [\"p(95)<1\"]\n"
-        "  checks: [\"rate>0.99\"]\n"
-        "scenarios:\n"
-        "  s:\n"
-        "    executor: per-vu-iterations\n"
-        "    flow:\n"
-        "      - put: https://other.example/x\n"
-        "        name: put_x\n"
-        "        body: plain ${vu}\n"
-        "        timeout: 1.5s\n"
-        "        tags: {kind: write}\n"
-        "        expect: {status: [{min: 200, max: 204}, 404, 200]}\n"
-        "      - patch: /p\n"
-        "        file: data/p.json\n"
-        "      - delete: /d\n"
-        "        body: {file: data/d.bin}\n"
-        "        expect: {status: 204}\n"
-        "      - head: /h\n"
-        "        capture: {etag: {header: ETag}, id: {json: \"items[0].id\"}}\n"
-        "      - post: /j\n"
-        "        json: [1, -2.5e3, 007, true, false, null, ~, \"true\", x y, {}, [], {q: \"\\\"\\\\\\t\"}]\n"
-        "      - post: /k\n"
-        "        json: {a: 1}\n"
-        "        headers: {Content-Type: application/vnd.x+json}\n"
-        "      - think: 250ms\n"
-        "      - think: 1s .. 2s\n"
-        "      - hls: {master: \"/t/${vu}/master.m3u8\", variant: highest}\n"
-        "      - hls: {master: /m.m3u8, variant: 256k, segments: 4}\n"
-        "        name: player\n"
-        "      - hls: {master: /m.m3u8}\n"
-        "      - pick:\n"
-        "          - get: /one\n"
-        "          - weight: 3\n"
-        "            steps: [{get: /two}, {think: 1s}]\n"
-        "          - {weight: 2, think: 5s}\n"
-        "          - {weight: 4, repeat: 2, steps: [{get: /r}]}\n";
-    char err[512];
-    struct scenario_file sf;
-    int rc = load(yaml, NULL, 0, &sf, err, sizeof(err));
-    if (rc)
-        fail_msg("%s", err);
-    assert_int_equal(sf.defaults.timeout_ns, 5 * S);
-    assert_false(sf.defaults.discard_bodies);
-    assert_int_equal(sf.defaults.ntags, 1);
-    assert_string_equal(sf.defaults.tags[0].value, "test");
-    assert_int_equal(sf.nsummary_trend_stats, 7);
-    assert_string_equal(sf.summary_trend_stats[5], "p(99.9)");
-    assert_int_equal(sf.nthresholds, 3);
-    assert_true(sf.thresholds[0].abort_on_fail);
-    assert_int_equal(sf.thresholds[0].delay_abort_eval_ns, 10 * S);
-    assert_string_equal(sf.thresholds[0].expr, "rate<0.01");
-    assert_string_equal(sf.thresholds[1].metric, "http_req_duration{ scenario : 'browse' , name:x:y }");
-    assert_string_equal(sf.thresholds[2].metric, "checks");
+/* Every step kind and the file-wide sections, in one file: steps_yaml. */
+static const char steps_yaml[] =
+    "target: http://127.0.0.1:8080\n"
+    "defaults:\n"
+    "  headers: {content-type: text/plain}\n"
+    "  tags: {env: test}\n"
+    "  timeout: 5s\n"
+    "  discardResponseBodies: false\n"
+    "summary_trend_stats: [avg, min, med, max, p(90), p(99.9), count]\n"
+    "thresholds:\n"
+    "  http_req_failed: [{threshold: \"rate<0.01\", abortOnFail: true, delayAbortEval: 10s}]\n"
+    "  \"http_req_duration{ scenario : 'browse' , name:x:y }\": [\"p(95)<1\"]\n"
+    "  checks: [\"rate>0.99\"]\n"
+    "scenarios:\n"
+    "  s:\n"
+    "    executor: per-vu-iterations\n"
+    "    flow:\n"
+    "      - put: https://other.example/x\n"
+    "        name: put_x\n"
+    "        body: plain ${vu}\n"
+    "        timeout: 1.5s\n"
+    "        tags: {kind: write}\n"
+    "        expect: {status: [{min: 200, max: 204}, 404, 200]}\n"
+    "      - patch: /p\n"
+    "        file: data/p.json\n"
+    "      - delete: /d\n"
+    "        body: {file: data/d.bin}\n"
+    "        expect: {status: 204}\n"
+    "      - head: /h\n"
+    "        capture: {etag: {header: ETag}, id: {json: \"items[0].id\"}}\n"
+    "      - post: /j\n"
+    "        json: [1, -2.5e3, 007, true, false, null, ~, \"true\", x y, {}, [], {q: \"\\\"\\\\\\t\"}]\n"
+    "      - post: /k\n"
+    "        json: {a: 1}\n"
+    "        headers: {Content-Type: application/vnd.x+json}\n"
+    "      - think: 250ms\n"
+    "      - think: 1s .. 2s\n"
+    "      - hls: {master: \"/t/${vu}/master.m3u8\", variant: highest}\n"
+    "      - hls: {master: /m.m3u8, variant: 256k, segments: 4}\n"
+    "        name: player\n"
+    "      - hls: {master: /m.m3u8}\n"
+    "      - pick:\n"
+    "          - get: /one\n"
+    "          - weight: 3\n"
+    "            steps: [{get: /two}, {think: 1s}]\n"
+    "          - {weight: 2, think: 5s}\n"
+    "          - {weight: 4, repeat: 2, steps: [{get: /r}]}\n";
 
-    const struct step *f = sf.scenarios[0].flow;
-    assert_int_equal(sf.scenarios[0].nflow, 12);
+/* steps_yaml's defaults, summary_trend_stats and thresholds. */
+static void check_steps_top_level(const struct scenario_file *sf)
+{
+    assert_int_equal(sf->defaults.timeout_ns, 5 * S);
+    assert_false(sf->defaults.discard_bodies);
+    assert_int_equal(sf->defaults.ntags, 1);
+    assert_string_equal(sf->defaults.tags[0].value, "test");
+    assert_int_equal(sf->nsummary_trend_stats, 7);
+    assert_string_equal(sf->summary_trend_stats[5], "p(99.9)");
+    assert_int_equal(sf->nthresholds, 3);
+    assert_true(sf->thresholds[0].abort_on_fail);
+    assert_int_equal(sf->thresholds[0].delay_abort_eval_ns, 10 * S);
+    assert_string_equal(sf->thresholds[0].expr, "rate<0.01");
+    assert_string_equal(sf->thresholds[1].metric, "http_req_duration{ scenario : 'browse' , name:x:y }");
+    assert_string_equal(sf->thresholds[2].metric, "checks");
+}
+
+/* steps_yaml's request steps: flow[0..5]. */
+static void check_steps_requests(const struct scenario_file *sf)
+{
+    const struct step *f = sf->scenarios[0].flow;
+    assert_int_equal(sf->scenarios[0].nflow, 12);
     assert_string_equal(f[0].method, "PUT");
     assert_string_equal(f[0].path, "https://other.example/x");
     assert_string_equal(f[0].name, "put_x");
@@ -536,7 +536,11 @@ static void test_steps(void **state)
     assert_int_equal(f[4].nheaders, 0);
     assert_int_equal(f[5].nheaders, 1);
     assert_string_equal(f[5].headers[0].value, "application/vnd.x+json");
+}
 
+/* steps_yaml's think, hls and pick steps: flow[6..11]. */
+static void check_steps_others(const struct step *f)
+{
     assert_int_equal(f[6].kind, STEP_THINK);
     assert_int_equal(f[6].think_min_ns, 250 * MS);
     assert_int_equal(f[6].think_max_ns, 250 * MS);
@@ -568,6 +572,20 @@ static void test_steps(void **state)
     assert_int_equal(p->branches[3].steps[0].kind, STEP_REPEAT);
     assert_int_equal(p->branches[3].steps[0].repeat, 2);
     assert_null(p->branches[3].steps[0].repeat_as);
+}
+
+static void test_steps(void **state)
+{
+    (void)state;
+    clear_env();
+    char err[512];
+    struct scenario_file sf;
+    int rc = load(steps_yaml, NULL, 0, &sf, err, sizeof(err));
+    if (rc)
+        fail_msg("%s", err);
+    check_steps_top_level(&sf);
+    check_steps_requests(&sf);
+    check_steps_others(sf.scenarios[0].flow);
     scenario_free(&sf);
 }
 
