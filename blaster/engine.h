@@ -9,13 +9,14 @@
  * the previous completion plus any think time; latency is measured from it
  * (DESIGN.md, "Time, schedules and coordinated omission").
  *
- * Executors (k6's semantics, work split over workers by VU number or by
- * arrival): constant-vus, ramping-vus, per-vu-iterations, shared-iterations
- * run VUs back to back (or on `pace`); the arrival-rate executors start
- * iterations on a schedule, on an idle VU, else after a wait in a bounded
- * queue (the wait counts as latency), else count a dropped iteration.
+ * The executors (executor_run.c) decide when VUs run and iterations start;
+ * the VU program (vu.c) what a VU does; request.c one request's life;
+ * engine.c the completion loop and each VU's connection (stream.h, plain or
+ * TLS). engine_int.h lists the rooms.
  *
- * Everything is allocated by engine_init; engine_run allocates nothing. */
+ * Everything is allocated by engine_init; engine_run allocates nothing per
+ * request (only the rare TLS connection closed with a send in flight is
+ * kept in stream.h's graves, which may grow). */
 #ifndef BLASTER_ENGINE_H
 #define BLASTER_ENGINE_H
 
