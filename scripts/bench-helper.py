@@ -325,7 +325,8 @@ def closed_table(w, runs, good, failed, section, title, limit, rule):
     count, ratios to wrk within a repetition; blaster's CPU/req ratio checked
     against LIMIT."""
     thr = [r for r in good if r["section"] == section]
-    if not (thr or any(r["section"] == section for r in failed)):
+    # Only the old-vs-new pairs ran (BENCH_COMPARE_ONLY): their own table shows them.
+    if not any(r["section"] == section and r["tool"] in ("wrk", "h2load") for r in runs):
         return
     w(f"## {title}")
     w("")
@@ -356,6 +357,70 @@ def closed_table(w, runs, good, failed, section, title, limit, rule):
                 target = verdict(None if cr is None else cr <= limit, rule)
             w(f"| {c} | {tool} | {fmt(rate, ',.0f')} | {fmt(rr, '.2f')} | {fmt(cpu, '.2f')} "
               f"| {fmt(cr, '.2f')} | {errs} | {len(rs)} | {target} |")
+    w("")
+
+
+COMPARE_LIMIT = 1.02
+
+
+def compare_table(w, runs, good, meta):
+    """Old vs new blaster: the pairs of runs of the closed-model rows ("baseline"
+    and "blaster" of one repetition ran back to back), per row req/s and CPU/req
+    of both and new/old CPU per request, median of the repetitions' ratios,
+    checked against COMPARE_LIMIT."""
+    rows = [("throughput", "HTTP keep-alive"), ("https", "HTTPS keep-alive")]
+    if not any(r["tool"] == "baseline" for r in runs):
+        return
+    w("## Old vs new blaster: closed model, both binaries in the same run")
+    w("")
+    w(f"- old: `{meta.get('baseline')}` ({meta.get('baseline_version') or '?'}; "
+      f"commit {meta.get('baseline_commit') or 'unknown'})")
+    w(f"- new: `{meta.get('blaster')}` ({meta.get('blaster_version') or '?'}; "
+      f"tree at {meta.get('blaster_commit') or 'unknown'})")
+    w("- Each repetition runs the two back to back against the same nginx (old first in "
+      "odd repetitions, new first in even ones). A ratio is new ÷ old within one "
+      "repetition; the table shows their median and, for the noise, their range.")
+    w("")
+    w("| row | conns | old req/s | new req/s | new/old req/s | old CPU µs/req | new CPU µs/req "
+      "| new/old CPU/req | range over reps | errors (sum) | runs | target |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|")
+    cmds = []
+    for section, label in rows:
+        pairs = [r for r in runs if r["section"] == section and r["tool"] in ("baseline", "blaster")]
+        for c in sorted({r["conns"] for r in pairs}):
+            by_rep = {}
+            for r in good:
+                if r["section"] == section and r["conns"] == c and r["tool"] in ("baseline", "blaster"):
+                    by_rep.setdefault(r["rep"], {})[r["tool"]] = r
+            old = [reps["baseline"] for reps in by_rep.values() if "baseline" in reps]
+            new = [reps["blaster"] for reps in by_rep.values() if "blaster" in reps]
+            both = [reps for reps in by_rep.values() if "baseline" in reps and "blaster" in reps]
+            rr = median([b["blaster"]["rate"] / b["baseline"]["rate"] for b in both
+                         if b["baseline"].get("rate")])
+            crs = [b["blaster"]["cpu_us_per_req"] / b["baseline"]["cpu_us_per_req"] for b in both
+                   if b["baseline"].get("cpu_us_per_req") and b["blaster"].get("cpu_us_per_req")]
+            cr = median(crs)
+            spread = f"{min(crs):.3f}–{max(crs):.3f}" if crs else "n/a"
+            errs = sum(r.get("errors", 0) or 0 for r in old + new)
+            w(f"| {label} | {c} | {fmt(median([r.get('rate') for r in old]), ',.0f')} "
+              f"| {fmt(median([r.get('rate') for r in new]), ',.0f')} | {fmt(rr, '.3f')} "
+              f"| {fmt(median([r.get('cpu_us_per_req') for r in old]), '.3f')} "
+              f"| {fmt(median([r.get('cpu_us_per_req') for r in new]), '.3f')} "
+              f"| {fmt(cr, '.3f')} | {spread} | {errs} | {len(both)} "
+              f"| {verdict(None if cr is None else cr <= COMPARE_LIMIT, f'new/old CPU/req ≤ {COMPARE_LIMIT}')} |")
+            for tool in ("baseline", "blaster"):
+                first = min((r for r in pairs if r["conns"] == c and r["tool"] == tool),
+                            key=lambda r: r["rep"], default=None)
+                if first:
+                    cmds.append(f"{first['cmd']}   # {label}, {'old' if tool == 'baseline' else 'new'}")
+    w("")
+    w("Exact commands of the first repetition (ports change between invocations; "
+      "the server is the first nginx of the Commands section for HTTP, the TLS one for HTTPS):")
+    w("")
+    w("```")
+    for c in cmds:
+        w(c)
+    w("```")
     w("")
 
 
@@ -420,8 +485,12 @@ def cmd_report(args):
         w("")
     w(f"- Date: {meta['date']}")
     w(f"- Machine: {meta['cpu_model']}, {meta['cpus']} CPUs, Linux {meta['kernel']}")
-    w(f"- Tools: {meta['blaster_version']} ({meta['blaster']}), {meta['wrk_version']}, "
-      f"{meta['h2load_version']}, {meta['nginx_version']}")
+    if meta.get("compare_only") == "1":
+        w(f"- Tools: {meta['blaster_version']} ({meta['blaster']}) and the old blaster "
+          f"({meta.get('baseline')}), {meta['nginx_version']}")
+    else:
+        w(f"- Tools: {meta['blaster_version']} ({meta['blaster']}), {meta['wrk_version']}, "
+          f"{meta['h2load_version']}, {meta['nginx_version']}")
     w(f"- Server on CPU {meta['server_cpu']}, each client on CPU {meta['client_cpu']} with one "
       f"thread; {meta['duration_s']} s per run, {meta['reps']} repetition(s), median shown.")
     w(f"- nginx: `{meta['nginx_cmd']}` (config: scripts/nginx-bench.conf; "
@@ -429,6 +498,8 @@ def cmd_report(args):
     w("- Client CPU = user + sys of the client process and its threads (wait4 rusage), "
       "connection setup and teardown included, divided by the requests it reported.")
     w("")
+
+    compare_table(w, runs, good, meta)
 
     # Closed model, as fast as nginx answers: over HTTP, then over HTTPS.
     closed_table(w, runs, good, failed, "throughput",
@@ -438,8 +509,9 @@ def cmd_report(args):
                  f"HTTPS: closed model against one nginx worker with TLS "
                  f"({meta.get('openssl_version', 'OpenSSL')} in wrk and h2load, wolfSSL in blaster)",
                  1.0, "CPU/req ≤ wrk")
-    w("Medians over the runs; a ratio is the median of the ratios within each repetition.")
-    w("")
+    if any(r["tool"] in ("wrk", "h2load") for r in runs):
+        w("Medians over the runs; a ratio is the median of the ratios within each repetition.")
+        w("")
 
     # Open model at a fixed rate.
     fx = [r for r in good if r["section"] == "rate"]
