@@ -175,6 +175,11 @@ def parse_blaster(path, rec):
     if v:
         rec["verdict"] = v.get("status")
         rec["verdict_reasons"] = v.get("reasons", [])
+        # The share of the run its busiest-waiting worker was runnable but not
+        # running: other processes on the client CPU, i.e. how noisy the run was.
+        waits = [w["wait"] for w in v.get("workers", []) if w.get("wait") is not None]
+        if waits:
+            rec["cpu_wait"] = max(waits)
 
 
 def cmd_run(args):
@@ -363,6 +368,11 @@ def closed_table(w, runs, good, failed, section, title, limit, rule):
 COMPARE_LIMIT = 1.02
 
 
+def pct(rs):
+    m = median([r.get("cpu_wait") for r in rs])
+    return None if m is None else 100 * m
+
+
 def compare_table(w, runs, good, meta):
     """Old vs new blaster: the pairs of runs of the closed-model rows ("baseline"
     and "blaster" of one repetition ran back to back), per row req/s and CPU/req
@@ -380,10 +390,13 @@ def compare_table(w, runs, good, meta):
     w("- Each repetition runs the two back to back against the same nginx (old first in "
       "odd repetitions, new first in even ones). A ratio is new ÷ old within one "
       "repetition; the table shows their median and, for the noise, their range.")
+    w("- CPU wait: the share of the run blaster's worker was ready but another process had "
+      "its CPU (median, old / new; from blaster's own verdict). On a quiet machine it is "
+      "about 0%; when it is not, the CPU/req numbers carry that noise.")
     w("")
     w("| row | conns | old req/s | new req/s | new/old req/s | old CPU µs/req | new CPU µs/req "
-      "| new/old CPU/req | range over reps | errors (sum) | runs | target |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|")
+      "| new/old CPU/req | range over reps | CPU wait old / new | errors (sum) | runs | target |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|")
     cmds = []
     for section, label in rows:
         pairs = [r for r in runs if r["section"] == section and r["tool"] in ("baseline", "blaster")]
@@ -406,7 +419,8 @@ def compare_table(w, runs, good, meta):
               f"| {fmt(median([r.get('rate') for r in new]), ',.0f')} | {fmt(rr, '.3f')} "
               f"| {fmt(median([r.get('cpu_us_per_req') for r in old]), '.3f')} "
               f"| {fmt(median([r.get('cpu_us_per_req') for r in new]), '.3f')} "
-              f"| {fmt(cr, '.3f')} | {spread} | {errs} | {len(both)} "
+              f"| {fmt(cr, '.3f')} | {spread} "
+              f"| {fmt(pct(old), '.0f', '%')} / {fmt(pct(new), '.0f', '%')} | {errs} | {len(both)} "
               f"| {verdict(None if cr is None else cr <= COMPARE_LIMIT, f'new/old CPU/req ≤ {COMPARE_LIMIT}')} |")
             for tool in ("baseline", "blaster"):
                 first = min((r for r in pairs if r["conns"] == c and r["tool"] == tool),
