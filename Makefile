@@ -94,7 +94,7 @@ debian-wolfssl: | $(DEPS_STAMP)
 
 # Old binary vs new, for changes that promise not to slow blaster down:
 #   make bench-baseline [REF=4f80011]    # build/baseline/blaster from a git ref
-#   make bench-compare [BASELINE=FILE]   # only the old-vs-new rows (~4 min)
+#   make bench-compare [BASELINE=FILE]   # only the old-vs-new rows (3.5 min)
 #   make bench BASELINE=build/baseline/blaster   # the full bench plus those rows
 # bench-baseline exports REF (default BASELINE_REF: 4f80011, the commit before
 # the issue-9 restructuring; any commit, tag or branch) with git archive into
@@ -105,6 +105,9 @@ debian-wolfssl: | $(DEPS_STAMP)
 # first. With a baseline, bench.sh runs the old and new binary back to back in
 # every repetition of the plain-HTTP and HTTPS keep-alive rows and adds the
 # "old vs new" table (new/old client CPU per request, PASS when ≤ 1.02).
+# bench-compare defaults to 5 s runs and 5 repetitions (BENCH_DURATION and
+# BENCH_REPS override them): a median over more pairs resists a noisy minute
+# better than fewer, longer runs.
 BASELINE_REF ?= 4f80011
 REF          ?= $(BASELINE_REF)
 BASELINE_DIR := $(BUILD)/baseline
@@ -128,7 +131,8 @@ bench: $(BUILD)/blaster debian-wolfssl
 	        scripts/bench.sh
 
 bench-compare: $(BUILD)/blaster $(if $(BASELINE),,bench-baseline)
-	BENCH_COMPARE_ONLY=1 BENCH_BASELINE=$(or $(BASELINE),$(BASELINE_DIR)/blaster) scripts/bench.sh
+	BENCH_COMPARE_ONLY=1 BENCH_BASELINE=$(or $(BASELINE),$(BASELINE_DIR)/blaster) \
+	BENCH_DURATION=$${BENCH_DURATION:-5s} BENCH_REPS=$${BENCH_REPS:-5} scripts/bench.sh
 
 demo: $(BUILD)/blaster
 	scripts/demo.sh $(BUILD)/blaster
