@@ -100,8 +100,8 @@ debian-wolfssl: | $(DEPS_STAMP)
 # the issue-9 restructuring; any commit, tag or branch) with git archive into
 # $(BUILD)/baseline/src, leaving the work tree and index alone, and builds it there
 # with this tree's deps/ (the same wolfSSL) into $(BUILD)/baseline/blaster; the
-# commit it was built from is in $(BUILD)/baseline/commit. It re-exports only when
-# REF names another commit. bench-compare without BASELINE builds that baseline
+# commit it was built from is in $(BUILD)/baseline/blaster.commit (bench.sh prints
+# it). It re-exports only when REF names another commit. bench-compare without BASELINE builds that baseline
 # first. With a baseline, bench.sh runs the old and new binary back to back in
 # every repetition of the plain-HTTP and HTTPS keep-alive rows and adds the
 # "old vs new" table (new/old client CPU per request, PASS when ≤ 1.02).
@@ -114,7 +114,7 @@ BASELINE_DIR := $(BUILD)/baseline
 bench-baseline: | $(DEPS_STAMP)
 	@set -e; commit=$$(git rev-parse --verify --quiet '$(REF)^{commit}') || \
 	    { echo "bench-baseline: '$(REF)' is not a commit here" >&2; exit 2; }; \
-	if [ "$$(cat $(BASELINE_DIR)/commit 2>/dev/null)" != "$$commit" ]; then \
+	if [ "$$(cat $(BASELINE_DIR)/blaster.commit 2>/dev/null)" != "$$commit" ]; then \
 	    echo "bench-baseline: exporting $(REF) ($$commit) into $(BASELINE_DIR)/src"; \
 	    rm -rf $(BASELINE_DIR) && mkdir -p $(BASELINE_DIR)/src; \
 	    git archive "$$commit" | tar -x -C $(BASELINE_DIR)/src; \
@@ -122,7 +122,7 @@ bench-baseline: | $(DEPS_STAMP)
 	fi; \
 	$(MAKE) -C $(BASELINE_DIR)/src BUILD=$(abspath $(BASELINE_DIR)) \
 	        DEPS_STAMP=$(abspath $(DEPS_STAMP)) $(abspath $(BASELINE_DIR))/blaster; \
-	echo "$$commit" >$(BASELINE_DIR)/commit; \
+	echo "$$commit" >$(BASELINE_DIR)/blaster.commit; \
 	echo "bench-baseline: $(BASELINE_DIR)/blaster is $(REF) ($$commit)"
 
 # BENCH_BASELINE is bench.sh's name for it (it may also come from the environment).

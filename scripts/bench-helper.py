@@ -366,6 +366,17 @@ def closed_table(w, runs, good, failed, section, title, limit, rule):
 
 
 COMPARE_LIMIT = 1.02
+# blaster's own verdict calls a run client-limited past this CPU wait: a pair
+# that ran like that measured the machine as much as the code.
+NOISY_WAIT = 0.10
+
+
+def noisy(rs):
+    """A warning for the target column when the runs shared their CPU."""
+    m = median([r.get("cpu_wait") for r in rs])
+    if m is None or m <= NOISY_WAIT:
+        return ""
+    return f" — unreliable: the client waited for its CPU {100 * m:.0f}% of the time"
 
 
 def pct(rs):
@@ -392,7 +403,8 @@ def compare_table(w, runs, good, meta):
       "repetition; the table shows their median and, for the noise, their range.")
     w("- CPU wait: the share of the run blaster's worker was ready but another process had "
       "its CPU (median, old / new; from blaster's own verdict). On a quiet machine it is "
-      "about 0%; when it is not, the CPU/req numbers carry that noise.")
+      f"about 0%; above {100 * NOISY_WAIT:.0f}% the target says the row is unreliable: "
+      "the CPU/req numbers then carry the other processes' noise.")
     w("")
     w("| row | conns | old req/s | new req/s | new/old req/s | old CPU µs/req | new CPU µs/req "
       "| new/old CPU/req | range over reps | CPU wait old / new | errors (sum) | runs | target |")
@@ -421,7 +433,8 @@ def compare_table(w, runs, good, meta):
               f"| {fmt(median([r.get('cpu_us_per_req') for r in new]), '.3f')} "
               f"| {fmt(cr, '.3f')} | {spread} "
               f"| {fmt(pct(old), '.0f', '%')} / {fmt(pct(new), '.0f', '%')} | {errs} | {len(both)} "
-              f"| {verdict(None if cr is None else cr <= COMPARE_LIMIT, f'new/old CPU/req ≤ {COMPARE_LIMIT}')} |")
+              f"| {verdict(None if cr is None else cr <= COMPARE_LIMIT, f'new/old CPU/req ≤ {COMPARE_LIMIT}')}"
+              f"{noisy(old + new)} |")
             for tool in ("baseline", "blaster"):
                 first = min((r for r in pairs if r["conns"] == c and r["tool"] == tool),
                             key=lambda r: r["rep"], default=None)

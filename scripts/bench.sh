@@ -27,12 +27,13 @@
 #      (tls-upload: 1 MiB uploads over HTTPS to `blaster serve --tls`, with this
 #      blaster and with BLASTER_DEBIAN_WOLFSSL, linked against Debian's libwolfssl).
 #   7. old vs new: with BENCH_BASELINE (an older blaster, `make bench-baseline`), the
-#      blaster runs of rows 1 and 4 are each a pair, the old binary and this one
+#      blaster runs of sections 1 and 4 are each a pair, the old binary and this one
 #      back to back (the order swapped every repetition, so neither is always
 #      first), against the same server: req/s and client CPU µs per request of
 #      both, and new/old CPU per request (median of the repetitions' ratios),
 #      PASS when ≤ 1.02. BENCH_COMPARE_ONLY=1 runs only those pairs: no wrk, no
-#      h2load, sections throughput and https unless BENCH_SECTIONS says otherwise.
+#      h2load, sections throughput and https (BENCH_SECTIONS may pick one). The
+#      commit of the old binary is read from BENCH_BASELINE.commit when it exists.
 # The table goes to stdout and to build/bench-results.md (BENCH_OUT). Exit status 0
 # when every run worked (PASS or MISS alike; BENCH_STRICT=1 makes a MISS fail too),
 # 1 when a run failed, 2 when a tool is missing.
@@ -124,6 +125,8 @@ sections=" $BENCH_SECTIONS "
 for s in $BENCH_SECTIONS; do
     [[ " throughput rate idle https handshakes scenarios tls-upload " == *" $s "* ]] ||
         die "unknown section '$s' in BENCH_SECTIONS" 2
+    [[ $BENCH_COMPARE_ONLY != 1 || " throughput https " == *" $s "* ]] ||
+        die "BENCH_COMPARE_ONLY=1 runs the sections throughput and https only, not '$s'" 2
 done
 has_tls=0
 [[ $sections == *" https "* || $sections == *" handshakes "* || $sections == *" tls-upload "* ]] && has_tls=1
@@ -471,7 +474,7 @@ M_BLASTER_VERSION=$("$BLASTER" --version 2>&1 | head -1) \
 M_BLASTER_COMMIT=$(tree_commit) \
 M_BASELINE=$BENCH_BASELINE \
 M_BASELINE_VERSION=$([[ -z $BENCH_BASELINE ]] || "$BENCH_BASELINE" --version 2>&1 | head -1) \
-M_BASELINE_COMMIT=$(cat "$(dirname "${BENCH_BASELINE:-/}")/commit" 2>/dev/null || true) \
+M_BASELINE_COMMIT=$(cat "$BENCH_BASELINE.commit" 2>/dev/null || true) \
 M_COMPARE_ONLY=$BENCH_COMPARE_ONLY \
 M_WRK_VERSION=$(wrk --version 2>&1 | head -1 | awk '{print $1, $2}') \
 M_H2LOAD_VERSION=$(h2load --version 2>&1 | head -1) \
