@@ -427,13 +427,14 @@ def compare_table(w, runs, good, meta):
             cr = median(crs)
             spread = f"{min(crs):.3f}–{max(crs):.3f}" if crs else "n/a"
             errs = sum(r.get("errors", 0) or 0 for r in old + new)
+            ok = None if cr is None else cr <= COMPARE_LIMIT
             w(f"| {label} | {c} | {fmt(median([r.get('rate') for r in old]), ',.0f')} "
               f"| {fmt(median([r.get('rate') for r in new]), ',.0f')} | {fmt(rr, '.3f')} "
               f"| {fmt(median([r.get('cpu_us_per_req') for r in old]), '.3f')} "
               f"| {fmt(median([r.get('cpu_us_per_req') for r in new]), '.3f')} "
               f"| {fmt(cr, '.3f')} | {spread} "
               f"| {fmt(pct(old), '.0f', '%')} / {fmt(pct(new), '.0f', '%')} | {errs} | {len(both)} "
-              f"| {verdict(None if cr is None else cr <= COMPARE_LIMIT, f'new/old CPU/req ≤ {COMPARE_LIMIT}')}"
+              f"| {verdict(ok, f'new/old CPU/req ≤ {COMPARE_LIMIT}')}"
               f"{noisy(old + new)} |")
             for tool in ("baseline", "blaster"):
                 first = min((r for r in pairs if r["conns"] == c and r["tool"] == tool),
@@ -492,6 +493,65 @@ def handshakes_table(w, runs, good, failed, meta):
     w("")
 
 
+def rate_table(w, good, failed, meta):
+    """The open model at a fixed rate: blaster alone, its CPU/req and client_lag."""
+    fx = [r for r in good if r["section"] == "rate"]
+    if not (fx or any(r["section"] == "rate" for r in failed)):
+        return
+    w(f"## Fixed rate: {meta['rate']} req/s on {meta['rate_conns']} connections (blaster only)")
+    w("")
+    w("| client | req/s | CPU µs/req | client_lag p99 | http_req_duration p99 | "
+      "dropped (sum) | errors (sum) | runs | target |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    rate = median([r.get("rate") for r in fx])
+    cpu = median([r.get("cpu_us_per_req") for r in fx])
+    lag_us = median([r["lag_p99_ms"] * 1000 for r in fx if "lag_p99_ms" in r])
+    dur_us = median([r["duration_p99_ms"] * 1000 for r in fx if "duration_p99_ms" in r])
+    dropped = sum(r.get("dropped", 0) for r in fx)
+    errs = sum(r.get("errors", 0) or 0 for r in fx)
+    w(f"| blaster | {fmt(rate, ',.0f')} | {fmt(cpu, '.2f')} | {fmt(lag_us, '.0f', ' µs')} "
+      f"| {fmt(dur_us, '.0f', ' µs')} | {dropped} | {errs} | {len(fx)} | "
+      f"{verdict(None if lag_us is None else lag_us <= 200, 'client_lag p99 ≤ 200 µs')} |")
+    w("")
+    w("wrk2-style open-model clients are not installed here, so this row has no comparison.")
+    w("")
+
+
+def idle_table(w, good, failed, meta):
+    """Memory per idle connection: RSS at many connections minus at 10, blaster and wrk."""
+    idle = [r for r in good if r["section"] == "idle"]
+    if not (idle or any(r["section"] == "idle" for r in failed)):
+        return
+    n = meta["idle_conns"]
+    w(f"## Memory per connection: {n} connections against {meta['idle_server']}")
+    w("")
+    w(f"RSS sampled {meta['idle_sample_s']} s into a {meta['idle_duration_s']} s run, "
+      f"minus the same run with 10 connections, divided by {n - 10}.")
+    w("")
+    w("| client | load | RSS, 10 conns | RSS, "
+      f"{n} conns | established at sample | KiB/conn | target |")
+    w("|---|---|---:|---:|---:|---:|---|")
+    for tool, load, rule in (("blaster", "idle (-R 1: one request/s in all)", True),
+                             ("wrk", "**under full load** (wrk has no idle mode)", False)):
+        small = median([r.get("rss_kib") for r in idle if r["tool"] == tool and r["conns"] == 10])
+        big_r = [r for r in idle if r["tool"] == tool and r["conns"] == n]
+        big = median([r.get("rss_kib") for r in big_r])
+        est = median([r.get("established") for r in big_r])
+        per = None if small is None or big is None else (big - small) / (n - 10)
+        target = ""
+        if rule:
+            ok = None if per is None else per <= 2.0
+            target = verdict(ok, "≤ 2 KiB per idle connection")
+            if est is not None and est < n * 0.99:
+                target += f" — only {est:.0f} of {n} connected at the sample"
+        w(f"| {tool} | {load} | {fmt(small, ',.0f', ' KiB')} | {fmt(big, ',.0f', ' KiB')} | "
+          f"{fmt(est, '.0f')} | {fmt(per, '.2f')} | {target} |")
+    w("")
+    w("The process fd limit here is 20000: wrk needs one fd per connection; blaster's "
+      "sockets are io_uring direct descriptors and do not count against it.")
+    w("")
+
+
 def cmd_report(args):
     with open(args.meta) as f:
         meta = json.load(f)
@@ -540,58 +600,8 @@ def cmd_report(args):
         w("Medians over the runs; a ratio is the median of the ratios within each repetition.")
         w("")
 
-    # Open model at a fixed rate.
-    fx = [r for r in good if r["section"] == "rate"]
-    if fx or any(r["section"] == "rate" for r in failed):
-        w(f"## Fixed rate: {meta['rate']} req/s on {meta['rate_conns']} connections (blaster only)")
-        w("")
-        w("| client | req/s | CPU µs/req | client_lag p99 | http_req_duration p99 | "
-          "dropped (sum) | errors (sum) | runs | target |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---|")
-        rate = median([r.get("rate") for r in fx])
-        cpu = median([r.get("cpu_us_per_req") for r in fx])
-        lag_us = median([r["lag_p99_ms"] * 1000 for r in fx if "lag_p99_ms" in r])
-        dur_us = median([r["duration_p99_ms"] * 1000 for r in fx if "duration_p99_ms" in r])
-        dropped = sum(r.get("dropped", 0) for r in fx)
-        errs = sum(r.get("errors", 0) or 0 for r in fx)
-        w(f"| blaster | {fmt(rate, ',.0f')} | {fmt(cpu, '.2f')} | {fmt(lag_us, '.0f', ' µs')} "
-          f"| {fmt(dur_us, '.0f', ' µs')} | {dropped} | {errs} | {len(fx)} | "
-          f"{verdict(None if lag_us is None else lag_us <= 200, 'client_lag p99 ≤ 200 µs')} |")
-        w("")
-        w("wrk2-style open-model clients are not installed here, so this row has no comparison.")
-        w("")
-
-    # Memory per idle connection.
-    idle = [r for r in good if r["section"] == "idle"]
-    if idle or any(r["section"] == "idle" for r in failed):
-        n = meta["idle_conns"]
-        w(f"## Memory per connection: {n} connections against {meta['idle_server']}")
-        w("")
-        w(f"RSS sampled {meta['idle_sample_s']} s into a {meta['idle_duration_s']} s run, "
-          f"minus the same run with 10 connections, divided by {n - 10}.")
-        w("")
-        w("| client | load | RSS, 10 conns | RSS, "
-          f"{n} conns | established at sample | KiB/conn | target |")
-        w("|---|---|---:|---:|---:|---:|---|")
-        for tool, load, rule in (("blaster", "idle (-R 1: one request/s in all)", True),
-                                 ("wrk", "**under full load** (wrk has no idle mode)", False)):
-            small = median([r.get("rss_kib") for r in idle if r["tool"] == tool and r["conns"] == 10])
-            big_r = [r for r in idle if r["tool"] == tool and r["conns"] == n]
-            big = median([r.get("rss_kib") for r in big_r])
-            est = median([r.get("established") for r in big_r])
-            per = None if small is None or big is None else (big - small) / (n - 10)
-            target = ""
-            if rule:
-                ok = None if per is None else per <= 2.0
-                target = verdict(ok, "≤ 2 KiB per idle connection")
-                if est is not None and est < n * 0.99:
-                    target += f" — only {est:.0f} of {n} connected at the sample"
-            w(f"| {tool} | {load} | {fmt(small, ',.0f', ' KiB')} | {fmt(big, ',.0f', ' KiB')} | "
-              f"{fmt(est, '.0f')} | {fmt(per, '.2f')} | {target} |")
-        w("")
-        w("The process fd limit here is 20000: wrk needs one fd per connection; blaster's "
-          "sockets are io_uring direct descriptors and do not count against it.")
-        w("")
+    rate_table(w, good, failed, meta)
+    idle_table(w, good, failed, meta)
 
     handshakes_table(w, runs, good, failed, meta)
 
