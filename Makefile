@@ -32,7 +32,8 @@ HDRS      := $(wildcard ring/*.h tls/*.h blaster/*.h)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all test unit integration asan bench demo fuzz clean deps install debian-wolfssl
+.PHONY: all test unit integration asan bench bench-baseline bench-compare demo fuzz clean deps install \
+        debian-wolfssl
 
 all: $(BUILD)/blaster
 
@@ -91,8 +92,47 @@ debian-wolfssl: | $(DEPS_STAMP)
 	$(MAKE) BUILD=$(BUILD)/debian-wolfssl WOLFSSL_SYSTEM=1 DEPS_STAMP=$(DEPS_STAMP) \
 	        $(BUILD)/debian-wolfssl/blaster
 
+# Old binary vs new, for changes that promise not to slow blaster down:
+#   make bench-baseline [REF=4f80011]    # build/baseline/blaster from a git ref
+#   make bench-compare [BASELINE=FILE]   # only the old-vs-new rows (3.5 min)
+#   make bench BASELINE=build/baseline/blaster   # the full bench plus those rows
+# bench-baseline exports REF (default BASELINE_REF: 4f80011, the commit before
+# the issue-9 restructuring; any commit, tag or branch) with git archive into
+# $(BUILD)/baseline/src, leaving the work tree and index alone, and builds it there
+# with this tree's deps/ (the same wolfSSL) into $(BUILD)/baseline/blaster; the
+# commit it was built from is in $(BUILD)/baseline/blaster.commit (bench.sh prints
+# it). It re-exports only when REF names another commit. bench-compare without BASELINE builds that baseline
+# first. With a baseline, bench.sh runs the old and new binary back to back in
+# every repetition of the plain-HTTP and HTTPS keep-alive rows and adds the
+# "old vs new" table (new/old client CPU per request, PASS when ≤ 1.02).
+# bench-compare defaults to 5 s runs and 5 repetitions (BENCH_DURATION and
+# BENCH_REPS override them): a median over more pairs resists a noisy minute
+# better than fewer, longer runs.
+BASELINE_REF ?= 4f80011
+REF          ?= $(BASELINE_REF)
+BASELINE_DIR := $(BUILD)/baseline
+bench-baseline: | $(DEPS_STAMP)
+	@set -e; commit=$$(git rev-parse --verify --quiet '$(REF)^{commit}') || \
+	    { echo "bench-baseline: '$(REF)' is not a commit here" >&2; exit 2; }; \
+	if [ "$$(cat $(BASELINE_DIR)/blaster.commit 2>/dev/null)" != "$$commit" ]; then \
+	    echo "bench-baseline: exporting $(REF) ($$commit) into $(BASELINE_DIR)/src"; \
+	    rm -rf $(BASELINE_DIR) && mkdir -p $(BASELINE_DIR)/src; \
+	    git archive "$$commit" | tar -x -C $(BASELINE_DIR)/src; \
+	    ln -s $(CURDIR)/deps $(BASELINE_DIR)/src/deps; \
+	fi; \
+	$(MAKE) -C $(BASELINE_DIR)/src BUILD=$(abspath $(BASELINE_DIR)) \
+	        DEPS_STAMP=$(abspath $(DEPS_STAMP)) $(abspath $(BASELINE_DIR))/blaster; \
+	echo "$$commit" >$(BASELINE_DIR)/blaster.commit; \
+	echo "bench-baseline: $(BASELINE_DIR)/blaster is $(REF) ($$commit)"
+
+# BENCH_BASELINE is bench.sh's name for it (it may also come from the environment).
 bench: $(BUILD)/blaster debian-wolfssl
-	BLASTER_DEBIAN_WOLFSSL=$(BUILD)/debian-wolfssl/blaster scripts/bench.sh
+	BLASTER_DEBIAN_WOLFSSL=$(BUILD)/debian-wolfssl/blaster $(if $(BASELINE),BENCH_BASELINE=$(BASELINE)) \
+	        scripts/bench.sh
+
+bench-compare: $(BUILD)/blaster $(if $(BASELINE),,bench-baseline)
+	BENCH_COMPARE_ONLY=1 BENCH_BASELINE=$(or $(BASELINE),$(BASELINE_DIR)/blaster) \
+	BENCH_DURATION=$${BENCH_DURATION:-5s} BENCH_REPS=$${BENCH_REPS:-5} scripts/bench.sh
 
 demo: $(BUILD)/blaster
 	scripts/demo.sh $(BUILD)/blaster

@@ -175,6 +175,11 @@ def parse_blaster(path, rec):
     if v:
         rec["verdict"] = v.get("status")
         rec["verdict_reasons"] = v.get("reasons", [])
+        # The share of the run its busiest-waiting worker was runnable but not
+        # running: other processes on the client CPU, i.e. how noisy the run was.
+        waits = [w["wait"] for w in v.get("workers", []) if w.get("wait") is not None]
+        if waits:
+            rec["cpu_wait"] = max(waits)
 
 
 def cmd_run(args):
@@ -325,7 +330,8 @@ def closed_table(w, runs, good, failed, section, title, limit, rule):
     count, ratios to wrk within a repetition; blaster's CPU/req ratio checked
     against LIMIT."""
     thr = [r for r in good if r["section"] == section]
-    if not (thr or any(r["section"] == section for r in failed)):
+    # Only the old-vs-new pairs ran (BENCH_COMPARE_ONLY): their own table shows them.
+    if not any(r["section"] == section and r["tool"] in ("wrk", "h2load") for r in runs):
         return
     w(f"## {title}")
     w("")
@@ -356,6 +362,93 @@ def closed_table(w, runs, good, failed, section, title, limit, rule):
                 target = verdict(None if cr is None else cr <= limit, rule)
             w(f"| {c} | {tool} | {fmt(rate, ',.0f')} | {fmt(rr, '.2f')} | {fmt(cpu, '.2f')} "
               f"| {fmt(cr, '.2f')} | {errs} | {len(rs)} | {target} |")
+    w("")
+
+
+COMPARE_LIMIT = 1.02
+# blaster's own verdict calls a run client-limited past this CPU wait: a pair
+# that ran like that measured the machine as much as the code.
+NOISY_WAIT = 0.10
+
+
+def noisy(rs):
+    """A warning for the target column when the runs shared their CPU."""
+    m = median([r.get("cpu_wait") for r in rs])
+    if m is None or m <= NOISY_WAIT:
+        return ""
+    return f" — unreliable: the client waited for its CPU {100 * m:.0f}% of the time"
+
+
+def pct(rs):
+    m = median([r.get("cpu_wait") for r in rs])
+    return None if m is None else 100 * m
+
+
+def compare_table(w, runs, good, meta):
+    """Old vs new blaster: the pairs of runs of the closed-model rows ("baseline"
+    and "blaster" of one repetition ran back to back), per row req/s and CPU/req
+    of both and new/old CPU per request, median of the repetitions' ratios,
+    checked against COMPARE_LIMIT."""
+    rows = [("throughput", "HTTP keep-alive"), ("https", "HTTPS keep-alive")]
+    if not any(r["tool"] == "baseline" for r in runs):
+        return
+    w("## Old vs new blaster: closed model, both binaries in the same run")
+    w("")
+    w(f"- old: `{meta.get('baseline')}` ({meta.get('baseline_version') or '?'}; "
+      f"commit {meta.get('baseline_commit') or 'unknown'})")
+    w(f"- new: `{meta.get('blaster')}` ({meta.get('blaster_version') or '?'}; "
+      f"tree at {meta.get('blaster_commit') or 'unknown'})")
+    w("- Each repetition runs the two back to back against the same nginx (old first in "
+      "odd repetitions, new first in even ones). A ratio is new ÷ old within one "
+      "repetition; the table shows their median and, for the noise, their range.")
+    w("- CPU wait: the share of the run blaster's worker was ready but another process had "
+      "its CPU (median, old / new; from blaster's own verdict). On a quiet machine it is "
+      f"about 0%; above {100 * NOISY_WAIT:.0f}% the target says the row is unreliable: "
+      "the CPU/req numbers then carry the other processes' noise.")
+    w("")
+    w("| row | conns | old req/s | new req/s | new/old req/s | old CPU µs/req | new CPU µs/req "
+      "| new/old CPU/req | range over reps | CPU wait old / new | errors (sum) | runs | target |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|")
+    cmds = []
+    for section, label in rows:
+        pairs = [r for r in runs if r["section"] == section and r["tool"] in ("baseline", "blaster")]
+        for c in sorted({r["conns"] for r in pairs}):
+            by_rep = {}
+            for r in good:
+                if r["section"] == section and r["conns"] == c and r["tool"] in ("baseline", "blaster"):
+                    by_rep.setdefault(r["rep"], {})[r["tool"]] = r
+            old = [reps["baseline"] for reps in by_rep.values() if "baseline" in reps]
+            new = [reps["blaster"] for reps in by_rep.values() if "blaster" in reps]
+            both = [reps for reps in by_rep.values() if "baseline" in reps and "blaster" in reps]
+            rr = median([b["blaster"]["rate"] / b["baseline"]["rate"] for b in both
+                         if b["baseline"].get("rate")])
+            crs = [b["blaster"]["cpu_us_per_req"] / b["baseline"]["cpu_us_per_req"] for b in both
+                   if b["baseline"].get("cpu_us_per_req") and b["blaster"].get("cpu_us_per_req")]
+            cr = median(crs)
+            spread = f"{min(crs):.3f}–{max(crs):.3f}" if crs else "n/a"
+            errs = sum(r.get("errors", 0) or 0 for r in old + new)
+            ok = None if cr is None else cr <= COMPARE_LIMIT
+            w(f"| {label} | {c} | {fmt(median([r.get('rate') for r in old]), ',.0f')} "
+              f"| {fmt(median([r.get('rate') for r in new]), ',.0f')} | {fmt(rr, '.3f')} "
+              f"| {fmt(median([r.get('cpu_us_per_req') for r in old]), '.3f')} "
+              f"| {fmt(median([r.get('cpu_us_per_req') for r in new]), '.3f')} "
+              f"| {fmt(cr, '.3f')} | {spread} "
+              f"| {fmt(pct(old), '.0f', '%')} / {fmt(pct(new), '.0f', '%')} | {errs} | {len(both)} "
+              f"| {verdict(ok, f'new/old CPU/req ≤ {COMPARE_LIMIT}')}"
+              f"{noisy(old + new)} |")
+            for tool in ("baseline", "blaster"):
+                first = min((r for r in pairs if r["conns"] == c and r["tool"] == tool),
+                            key=lambda r: r["rep"], default=None)
+                if first:
+                    cmds.append(f"{first['cmd']}   # {label}, {'old' if tool == 'baseline' else 'new'}")
+    w("")
+    w("Exact commands of the first repetition (ports change between invocations; "
+      "the server is the first nginx of the Commands section for HTTP, the TLS one for HTTPS):")
+    w("")
+    w("```")
+    for c in cmds:
+        w(c)
+    w("```")
     w("")
 
 
@@ -400,6 +493,65 @@ def handshakes_table(w, runs, good, failed, meta):
     w("")
 
 
+def rate_table(w, good, failed, meta):
+    """The open model at a fixed rate: blaster alone, its CPU/req and client_lag."""
+    fx = [r for r in good if r["section"] == "rate"]
+    if not (fx or any(r["section"] == "rate" for r in failed)):
+        return
+    w(f"## Fixed rate: {meta['rate']} req/s on {meta['rate_conns']} connections (blaster only)")
+    w("")
+    w("| client | req/s | CPU µs/req | client_lag p99 | http_req_duration p99 | "
+      "dropped (sum) | errors (sum) | runs | target |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    rate = median([r.get("rate") for r in fx])
+    cpu = median([r.get("cpu_us_per_req") for r in fx])
+    lag_us = median([r["lag_p99_ms"] * 1000 for r in fx if "lag_p99_ms" in r])
+    dur_us = median([r["duration_p99_ms"] * 1000 for r in fx if "duration_p99_ms" in r])
+    dropped = sum(r.get("dropped", 0) for r in fx)
+    errs = sum(r.get("errors", 0) or 0 for r in fx)
+    w(f"| blaster | {fmt(rate, ',.0f')} | {fmt(cpu, '.2f')} | {fmt(lag_us, '.0f', ' µs')} "
+      f"| {fmt(dur_us, '.0f', ' µs')} | {dropped} | {errs} | {len(fx)} | "
+      f"{verdict(None if lag_us is None else lag_us <= 200, 'client_lag p99 ≤ 200 µs')} |")
+    w("")
+    w("wrk2-style open-model clients are not installed here, so this row has no comparison.")
+    w("")
+
+
+def idle_table(w, good, failed, meta):
+    """Memory per idle connection: RSS at many connections minus at 10, blaster and wrk."""
+    idle = [r for r in good if r["section"] == "idle"]
+    if not (idle or any(r["section"] == "idle" for r in failed)):
+        return
+    n = meta["idle_conns"]
+    w(f"## Memory per connection: {n} connections against {meta['idle_server']}")
+    w("")
+    w(f"RSS sampled {meta['idle_sample_s']} s into a {meta['idle_duration_s']} s run, "
+      f"minus the same run with 10 connections, divided by {n - 10}.")
+    w("")
+    w("| client | load | RSS, 10 conns | RSS, "
+      f"{n} conns | established at sample | KiB/conn | target |")
+    w("|---|---|---:|---:|---:|---:|---|")
+    for tool, load, rule in (("blaster", "idle (-R 1: one request/s in all)", True),
+                             ("wrk", "**under full load** (wrk has no idle mode)", False)):
+        small = median([r.get("rss_kib") for r in idle if r["tool"] == tool and r["conns"] == 10])
+        big_r = [r for r in idle if r["tool"] == tool and r["conns"] == n]
+        big = median([r.get("rss_kib") for r in big_r])
+        est = median([r.get("established") for r in big_r])
+        per = None if small is None or big is None else (big - small) / (n - 10)
+        target = ""
+        if rule:
+            ok = None if per is None else per <= 2.0
+            target = verdict(ok, "≤ 2 KiB per idle connection")
+            if est is not None and est < n * 0.99:
+                target += f" — only {est:.0f} of {n} connected at the sample"
+        w(f"| {tool} | {load} | {fmt(small, ',.0f', ' KiB')} | {fmt(big, ',.0f', ' KiB')} | "
+          f"{fmt(est, '.0f')} | {fmt(per, '.2f')} | {target} |")
+    w("")
+    w("The process fd limit here is 20000: wrk needs one fd per connection; blaster's "
+      "sockets are io_uring direct descriptors and do not count against it.")
+    w("")
+
+
 def cmd_report(args):
     with open(args.meta) as f:
         meta = json.load(f)
@@ -420,8 +572,12 @@ def cmd_report(args):
         w("")
     w(f"- Date: {meta['date']}")
     w(f"- Machine: {meta['cpu_model']}, {meta['cpus']} CPUs, Linux {meta['kernel']}")
-    w(f"- Tools: {meta['blaster_version']} ({meta['blaster']}), {meta['wrk_version']}, "
-      f"{meta['h2load_version']}, {meta['nginx_version']}")
+    if meta.get("compare_only") == "1":
+        w(f"- Tools: {meta['blaster_version']} ({meta['blaster']}) and the old blaster "
+          f"({meta.get('baseline')}), {meta['nginx_version']}")
+    else:
+        w(f"- Tools: {meta['blaster_version']} ({meta['blaster']}), {meta['wrk_version']}, "
+          f"{meta['h2load_version']}, {meta['nginx_version']}")
     w(f"- Server on CPU {meta['server_cpu']}, each client on CPU {meta['client_cpu']} with one "
       f"thread; {meta['duration_s']} s per run, {meta['reps']} repetition(s), median shown.")
     w(f"- nginx: `{meta['nginx_cmd']}` (config: scripts/nginx-bench.conf; "
@@ -429,6 +585,8 @@ def cmd_report(args):
     w("- Client CPU = user + sys of the client process and its threads (wait4 rusage), "
       "connection setup and teardown included, divided by the requests it reported.")
     w("")
+
+    compare_table(w, runs, good, meta)
 
     # Closed model, as fast as nginx answers: over HTTP, then over HTTPS.
     closed_table(w, runs, good, failed, "throughput",
@@ -438,61 +596,12 @@ def cmd_report(args):
                  f"HTTPS: closed model against one nginx worker with TLS "
                  f"({meta.get('openssl_version', 'OpenSSL')} in wrk and h2load, wolfSSL in blaster)",
                  1.0, "CPU/req ≤ wrk")
-    w("Medians over the runs; a ratio is the median of the ratios within each repetition.")
-    w("")
-
-    # Open model at a fixed rate.
-    fx = [r for r in good if r["section"] == "rate"]
-    if fx or any(r["section"] == "rate" for r in failed):
-        w(f"## Fixed rate: {meta['rate']} req/s on {meta['rate_conns']} connections (blaster only)")
-        w("")
-        w("| client | req/s | CPU µs/req | client_lag p99 | http_req_duration p99 | "
-          "dropped (sum) | errors (sum) | runs | target |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---|")
-        rate = median([r.get("rate") for r in fx])
-        cpu = median([r.get("cpu_us_per_req") for r in fx])
-        lag_us = median([r["lag_p99_ms"] * 1000 for r in fx if "lag_p99_ms" in r])
-        dur_us = median([r["duration_p99_ms"] * 1000 for r in fx if "duration_p99_ms" in r])
-        dropped = sum(r.get("dropped", 0) for r in fx)
-        errs = sum(r.get("errors", 0) or 0 for r in fx)
-        w(f"| blaster | {fmt(rate, ',.0f')} | {fmt(cpu, '.2f')} | {fmt(lag_us, '.0f', ' µs')} "
-          f"| {fmt(dur_us, '.0f', ' µs')} | {dropped} | {errs} | {len(fx)} | "
-          f"{verdict(None if lag_us is None else lag_us <= 200, 'client_lag p99 ≤ 200 µs')} |")
-        w("")
-        w("wrk2-style open-model clients are not installed here, so this row has no comparison.")
+    if any(r["tool"] in ("wrk", "h2load") for r in runs):
+        w("Medians over the runs; a ratio is the median of the ratios within each repetition.")
         w("")
 
-    # Memory per idle connection.
-    idle = [r for r in good if r["section"] == "idle"]
-    if idle or any(r["section"] == "idle" for r in failed):
-        n = meta["idle_conns"]
-        w(f"## Memory per connection: {n} connections against {meta['idle_server']}")
-        w("")
-        w(f"RSS sampled {meta['idle_sample_s']} s into a {meta['idle_duration_s']} s run, "
-          f"minus the same run with 10 connections, divided by {n - 10}.")
-        w("")
-        w("| client | load | RSS, 10 conns | RSS, "
-          f"{n} conns | established at sample | KiB/conn | target |")
-        w("|---|---|---:|---:|---:|---:|---|")
-        for tool, load, rule in (("blaster", "idle (-R 1: one request/s in all)", True),
-                                 ("wrk", "**under full load** (wrk has no idle mode)", False)):
-            small = median([r.get("rss_kib") for r in idle if r["tool"] == tool and r["conns"] == 10])
-            big_r = [r for r in idle if r["tool"] == tool and r["conns"] == n]
-            big = median([r.get("rss_kib") for r in big_r])
-            est = median([r.get("established") for r in big_r])
-            per = None if small is None or big is None else (big - small) / (n - 10)
-            target = ""
-            if rule:
-                ok = None if per is None else per <= 2.0
-                target = verdict(ok, "≤ 2 KiB per idle connection")
-                if est is not None and est < n * 0.99:
-                    target += f" — only {est:.0f} of {n} connected at the sample"
-            w(f"| {tool} | {load} | {fmt(small, ',.0f', ' KiB')} | {fmt(big, ',.0f', ' KiB')} | "
-              f"{fmt(est, '.0f')} | {fmt(per, '.2f')} | {target} |")
-        w("")
-        w("The process fd limit here is 20000: wrk needs one fd per connection; blaster's "
-          "sockets are io_uring direct descriptors and do not count against it.")
-        w("")
+    rate_table(w, good, failed, meta)
+    idle_table(w, good, failed, meta)
 
     handshakes_table(w, runs, good, failed, meta)
 

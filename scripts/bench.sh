@@ -4,6 +4,8 @@
 #   scripts/bench.sh                                  # the full run, about 5 minutes
 #   BENCH_DURATION=3s BENCH_REPS=1 scripts/bench.sh   # a quick check that it all works
 #   BLASTER=/path/to/blaster scripts/bench.sh
+#   BENCH_BASELINE=build/baseline/blaster scripts/bench.sh   # plus old vs new
+#   BENCH_BASELINE=build/baseline/blaster BENCH_COMPARE_ONLY=1 scripts/bench.sh
 #
 # What it measures (BENCHMARKS.md explains every row):
 #   1. throughput: one nginx worker pinned to the server CPU; wrk, blaster and
@@ -24,6 +26,14 @@
 #   6. scenarios and tls-upload: scripts/bench-scenarios.py, against `blaster serve`
 #      (tls-upload: 1 MiB uploads over HTTPS to `blaster serve --tls`, with this
 #      blaster and with BLASTER_DEBIAN_WOLFSSL, linked against Debian's libwolfssl).
+#   7. old vs new: with BENCH_BASELINE (an older blaster, `make bench-baseline`), the
+#      blaster runs of sections 1 and 4 are each a pair, the old binary and this one
+#      back to back (the order swapped every repetition, so neither is always
+#      first), against the same server: req/s and client CPU µs per request of
+#      both, and new/old CPU per request (median of the repetitions' ratios),
+#      PASS when ≤ 1.02. BENCH_COMPARE_ONLY=1 runs only those pairs: no wrk, no
+#      h2load, sections throughput and https (BENCH_SECTIONS may pick one). The
+#      commit of the old binary is read from BENCH_BASELINE.commit when it exists.
 # The table goes to stdout and to build/bench-results.md (BENCH_OUT). Exit status 0
 # when every run worked (PASS or MISS alike; BENCH_STRICT=1 makes a MISS fail too),
 # 1 when a run failed, 2 when a tool is missing.
@@ -38,7 +48,8 @@
 #   BLASTER_DEBIAN_WOLFSSL [build/debian-wolfssl/blaster: `make debian-wolfssl`; the
 #   row is skipped when it is missing]  BENCH_OUT [build/bench-results.md]
 #   BENCH_KEEP [0: 1 keeps the scratch directory and logs]  BENCH_STRICT [0]
-#   BENCH_NOTE [a line quoted at the top of the results]
+#   BENCH_NOTE [a line quoted at the top of the results]  BENCH_BASELINE [none: the
+#   old binary of the old-vs-new rows]  BENCH_COMPARE_ONLY [0]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -50,6 +61,9 @@ NGINX_TLS_CONF_TEMPLATE=$ROOT/scripts/nginx-bench-tls.conf
 BLASTER=${BLASTER:-build/blaster}
 # Relative to where we were started (make runs us from the repository root).
 [[ $BLASTER == /* ]] || BLASTER=$PWD/$BLASTER
+BENCH_BASELINE=${BENCH_BASELINE:-}
+[[ -z $BENCH_BASELINE || $BENCH_BASELINE == /* ]] || BENCH_BASELINE=$PWD/$BENCH_BASELINE
+BENCH_COMPARE_ONLY=${BENCH_COMPARE_ONLY:-0}
 BENCH_DURATION=${BENCH_DURATION:-10s}
 BENCH_REPS=${BENCH_REPS:-3}
 BENCH_CONNS=${BENCH_CONNS:-100 1000}
@@ -60,7 +74,11 @@ BENCH_IDLE_DURATION=${BENCH_IDLE_DURATION:-15s}
 BENCH_IDLE_SAMPLE=${BENCH_IDLE_SAMPLE:-8}
 BENCH_CLIENT_CPU=${BENCH_CLIENT_CPU:-0}
 BENCH_SERVER_CPU=${BENCH_SERVER_CPU:-1}
-BENCH_SECTIONS=${BENCH_SECTIONS:-throughput rate idle https handshakes scenarios tls-upload}
+if [[ $BENCH_COMPARE_ONLY == 1 ]]; then
+    BENCH_SECTIONS=${BENCH_SECTIONS:-throughput https}
+else
+    BENCH_SECTIONS=${BENCH_SECTIONS:-throughput rate idle https handshakes scenarios tls-upload}
+fi
 BENCH_TLS_CONNS=${BENCH_TLS_CONNS:-100}
 BENCH_HS_CONNS=${BENCH_HS_CONNS:-10}
 BENCH_TLS_UPLOAD_VUS=${BENCH_TLS_UPLOAD_VUS:-100}
@@ -98,13 +116,17 @@ seconds() {
 missing=()
 [[ -x $PY ]] || missing+=("$PY (Debian package python3)")
 [[ -x $BLASTER && -f $BLASTER ]] || missing+=("blaster at $BLASTER (run make, or set BLASTER=)")
-for t in wrk:wrk h2load:nghttp2-client nginx:nginx taskset:util-linux lscpu:util-linux; do
+tools_needed=(nginx:nginx taskset:util-linux lscpu:util-linux)
+[[ $BENCH_COMPARE_ONLY == 1 ]] || tools_needed+=(wrk:wrk h2load:nghttp2-client)
+for t in "${tools_needed[@]}"; do
     command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t%%:*} (Debian package ${t##*:})")
 done
 sections=" $BENCH_SECTIONS "
 for s in $BENCH_SECTIONS; do
     [[ " throughput rate idle https handshakes scenarios tls-upload " == *" $s "* ]] ||
         die "unknown section '$s' in BENCH_SECTIONS" 2
+    [[ $BENCH_COMPARE_ONLY != 1 || " throughput https " == *" $s "* ]] ||
+        die "BENCH_COMPARE_ONLY=1 runs the sections throughput and https only, not '$s'" 2
 done
 has_tls=0
 [[ $sections == *" https "* || $sections == *" handshakes "* || $sections == *" tls-upload "* ]] && has_tls=1
@@ -113,6 +135,12 @@ if ((has_tls)); then
 fi
 if [[ $sections == *" tls-upload "* ]] && ! "$BLASTER" serve --help 2>&1 | grep -q -- '--tls'; then
     missing+=("'$BLASTER serve --tls' (section tls-upload; this blaster's serve has no --tls)")
+fi
+if [[ -n $BENCH_BASELINE ]]; then
+    [[ -x $BENCH_BASELINE && -f $BENCH_BASELINE ]] ||
+        missing+=("the old blaster at $BENCH_BASELINE (run make bench-baseline REF=..., or fix BENCH_BASELINE=)")
+elif [[ $BENCH_COMPARE_ONLY == 1 ]]; then
+    die "BENCH_COMPARE_ONLY=1 needs BENCH_BASELINE=/path/to/old/blaster" 2
 fi
 if ((${#missing[@]})); then
     printf 'bench.sh: missing: %s\n' "${missing[@]}" >&2
@@ -125,6 +153,8 @@ for cpu in "$BENCH_CLIENT_CPU" "$BENCH_SERVER_CPU"; do
 done
 [[ $BENCH_CLIENT_CPU != "$BENCH_SERVER_CPU" ]] || die "client and server must be on different CPUs" 2
 "$BLASTER" --version >/dev/null 2>&1 || die "$BLASTER --version fails: not a working blaster binary" 2
+[[ -z $BENCH_BASELINE ]] || "$BENCH_BASELINE" --version >/dev/null 2>&1 ||
+    die "$BENCH_BASELINE --version fails: not a working blaster binary" 2
 [[ $BENCH_REPS =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPS must be a positive integer" 2
 
 DUR=$(seconds "$BENCH_DURATION")
@@ -283,13 +313,28 @@ client() {
     sleep 1 # let the server and the TCP stack settle between runs
 }
 
-# The closed model: SECTION URL CONNS REP [blaster's extra options...]
+# The closed model: NAME BINARY SECTION URL CONNS REP [blaster's extra options...]
+# NAME is blaster (this binary) or baseline (the old one of the old-vs-new rows).
+blaster_bin_closed() {
+    local name=$1 bin=$2 section=$3 url=$4 conns=$5 rep=$6
+    shift 6
+    local sum=$WORK/$section-$name-c$conns-r$rep.json
+    client "$section" blaster "$conns" "$rep" $((DUR + SLACK)) --summary "$sum" --name "$name" -- \
+        "$bin" -t 1 -c "$conns" -d "${DUR}s" "$@" "$url" --summary-export "$sum"
+}
+# SECTION URL CONNS REP [options...]: this blaster, and with a baseline the old
+# one right next to it, old first in odd repetitions and new first in even ones,
+# so that drift and any cost of going first or second hit both alike.
 blaster_closed() {
-    local section=$1 url=$2 conns=$3 rep=$4
-    shift 4
-    local sum=$WORK/$section-blaster-c$conns-r$rep.json
-    client "$section" blaster "$conns" "$rep" $((DUR + SLACK)) --summary "$sum" -- \
-        "$BLASTER" -t 1 -c "$conns" -d "${DUR}s" "$@" "$url" --summary-export "$sum"
+    if [[ -z $BENCH_BASELINE ]]; then
+        blaster_bin_closed blaster "$BLASTER" "$@"
+    elif (($4 % 2)); then
+        blaster_bin_closed baseline "$BENCH_BASELINE" "$@"
+        blaster_bin_closed blaster "$BLASTER" "$@"
+    else
+        blaster_bin_closed blaster "$BLASTER" "$@"
+        blaster_bin_closed baseline "$BENCH_BASELINE" "$@"
+    fi
 }
 wrk_closed() {
     client "$1" wrk "$3" "$4" $((DUR + SLACK)) -- \
@@ -301,6 +346,13 @@ h2load_closed() {
 }
 
 echo "bench.sh: scratch directory $WORK; ${DUR}s per run, $BENCH_REPS repetition(s)" >&2
+# The tools of the closed-model rows, run in turn (rotated every repetition).
+if [[ $BENCH_COMPARE_ONLY == 1 ]]; then
+    CLOSED_TOOLS=(blaster)
+else
+    CLOSED_TOOLS=(wrk blaster h2load)
+fi
+NT=${#CLOSED_TOOLS[@]}
 
 if [[ $sections == *" throughput "* || $sections == *" rate "* ]]; then
     start_nginx
@@ -308,13 +360,12 @@ fi
 
 if [[ $sections == *" throughput "* ]]; then
     echo "== throughput: closed model against nginx on 127.0.0.1:$NGINX_PORT" >&2
-    tools=(wrk blaster h2load)
     for conns in $BENCH_CONNS; do
         for rep in $(seq "$BENCH_REPS"); do
             # Rotate the order so that no client always runs first (or last) in a
             # repetition; the ratios compare runs of the same repetition.
-            for i in 0 1 2; do
-                t=${tools[$(((i + rep - 1) % 3))]}
+            for ((i = 0; i < NT; i++)); do
+                t=${CLOSED_TOOLS[$(((i + rep - 1) % NT))]}
                 "${t}_closed" throughput "http://127.0.0.1:$NGINX_PORT/" "$conns" "$rep"
             done
         done
@@ -357,10 +408,9 @@ fi
 
 if [[ $sections == *" https "* ]]; then
     echo "== https: closed model against TLS nginx on 127.0.0.1:$TLS_PORT" >&2
-    tools=(wrk blaster h2load)
     for rep in $(seq "$BENCH_REPS"); do
-        for i in 0 1 2; do
-            t=${tools[$(((i + rep - 1) % 3))]}
+        for ((i = 0; i < NT; i++)); do
+            t=${CLOSED_TOOLS[$(((i + rep - 1) % NT))]}
             if [[ $t == blaster ]]; then
                 blaster_closed https "https://127.0.0.1:$TLS_PORT/" "$BENCH_TLS_CONNS" "$rep" \
                     --cacert "$TLS_CERT"
@@ -404,6 +454,15 @@ fi
 
 # --- the table ------------------------------------------------------------------------
 
+# The commit of this tree, "-dirty" when tracked files have changed (what the
+# new binary of the old-vs-new rows was presumably built from).
+tree_commit() {
+    local c
+    c=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null) || return 0
+    git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || c+=-dirty
+    echo "$c"
+}
+
 # meta.json: what the report says about the machine and the run.
 M_NOTE=$BENCH_NOTE \
 M_DATE=$(date -u '+%Y-%m-%d %H:%M UTC') \
@@ -412,6 +471,11 @@ M_CPUS=$(nproc --all) \
 M_KERNEL=$(uname -r) \
 M_BLASTER=$BLASTER \
 M_BLASTER_VERSION=$("$BLASTER" --version 2>&1 | head -1) \
+M_BLASTER_COMMIT=$(tree_commit) \
+M_BASELINE=$BENCH_BASELINE \
+M_BASELINE_VERSION=$([[ -z $BENCH_BASELINE ]] || "$BENCH_BASELINE" --version 2>&1 | head -1) \
+M_BASELINE_COMMIT=$(cat "$BENCH_BASELINE.commit" 2>/dev/null || true) \
+M_COMPARE_ONLY=$BENCH_COMPARE_ONLY \
 M_WRK_VERSION=$(wrk --version 2>&1 | head -1 | awk '{print $1, $2}') \
 M_H2LOAD_VERSION=$(h2load --version 2>&1 | head -1) \
 M_NGINX_VERSION=$("$NGINX" -v 2>&1 | sed 's/^nginx version: //') \
