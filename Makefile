@@ -5,6 +5,13 @@ CC      ?= gcc
 VERSION ?= 0.1.0
 BUILD   ?= build
 OPT     ?= -O2
+# Link-time optimisation for the blaster binary: the engine is split into
+# files of one concern (engine.c, request.c, vu.c, executor_run.c,
+# stream.c), and LTO inlines across them again (callgrind: 2177 user-space
+# instructions per request without, 2004 with, 1974 for the single-file
+# engine before the split). Fat objects: the test binaries link them without LTO.
+LTO     ?= -flto=auto -ffat-lto-objects
+AR      := gcc-ar
 CFLAGS  += $(OPT) -DBLASTER_VERSION=\"$(VERSION)\" -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
            -Wshadow -Wstrict-prototypes -fno-strict-aliasing -I.
 # wolfSSL: built from Debian's source package with AES-NI into deps/wolfssl by
@@ -47,13 +54,13 @@ deps:
 
 $(BUILD)/obj/%.o: %.c $(HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(LTO) -c $< -o $@
 
 $(BUILD)/libblaster.a: $(LIB_OBJS)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/blaster: $(BUILD)/obj/blaster/main.o $(BUILD)/libblaster.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LTO) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/test_%: test/unit/test_%.c $(BUILD)/libblaster.a $(HDRS) $(wildcard test/unit/*.h)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libblaster.a -lcmocka $(LDLIBS)
@@ -69,7 +76,7 @@ test: unit integration
 
 # AddressSanitizer + UBSan build of everything, unit and integration tests on it.
 asan:
-	BLASTER_SANITIZED=1 $(MAKE) BUILD=build-asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	BLASTER_SANITIZED=1 $(MAKE) BUILD=build-asan LTO= OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
 	        LDLIBS="-fsanitize=address,undefined -luring $(WOLFSSL_LIBS) -ljansson -lyaml -lm -lpthread" test
 
 # libFuzzer writes new inputs into its first corpus directory: keep those

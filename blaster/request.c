@@ -153,7 +153,8 @@ static void push(struct engine *e, struct vu *v, bool bulk, int64_t now)
         e->bulk_inflight++;
     }
     int rc = stream_push(&e->pool, &v->st, vu_idx(e, v), v->gen, bulk ? BULK_CHUNK : SIZE_MAX, !bulk);
-    conn_metrics(e, v)->bytes_sent += stream_wire_out(&v->st);
+    if (v->st.wire_out)
+        conn_metrics(e, v)->bytes_sent += stream_wire_out(&v->st);
     if (rc < 0)
         conn_broken(e, v, now);
 }
@@ -162,6 +163,8 @@ static void push(struct engine *e, struct vu *v, bool bulk, int64_t now)
  * it what the request has left, unless that is the bulk slot's to decide. */
 void req_flush(struct engine *e, struct vu *v, int64_t now)
 {
+    if (!stream_may_push(&v->st))
+        return;
     bool busy = v->state == VU_BUSY && v->req >= 0;
     if (v->bulk_wait || v->bulk_sending || (busy && is_bulk(v)))
         return;

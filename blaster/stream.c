@@ -73,16 +73,8 @@ static int from_tls(int n)
     return n == TLS_WANT ? STREAM_AGAIN : n == TLS_CLOSED ? STREAM_CLOSED : STREAM_ERROR;
 }
 
-int stream_read(struct stream_pool *p, struct stream *s, const uint8_t **out)
+int stream_read_tls(struct stream_pool *p, struct stream *s, const uint8_t **out)
 {
-    if (s->rxlen) {
-        uint32_t n = s->rxlen;
-        *out = s->rx;
-        s->rxlen = 0;
-        return (int)n;
-    }
-    if (!s->tls)
-        return STREAM_AGAIN;
     int n = tls_read(s->tls, p->plain, PLAIN_MAX);
     if (!s->up && tls_handshake_done(s->tls)) {
         /* Say so before the first plaintext, which the next read returns. */
@@ -184,7 +176,8 @@ static int tls_push(struct stream_pool *p, struct stream *s, uint32_t slot, uint
     return 0;
 }
 
-int stream_push(struct stream_pool *p, struct stream *s, uint32_t slot, uint32_t gen, size_t piece, bool quiet)
+int stream_push_some(struct stream_pool *p, struct stream *s, uint32_t slot, uint32_t gen, size_t piece,
+                     bool quiet)
 {
     return s->tls ? tls_push(p, s, slot, gen) : plain_push(p, s, slot, gen, piece, quiet);
 }

@@ -103,7 +103,17 @@ static inline void stream_drop(struct stream *s) { s->rxlen = 0; }
  * on any stream of the pool), or STREAM_AGAIN, STREAM_UP, STREAM_CLOSED,
  * STREAM_ERROR. Call until STREAM_AGAIN after every feed and every send
  * completion: a TLS handshake only advances here. */
-int  stream_read(struct stream_pool *p, struct stream *s, const uint8_t **out);
+int  stream_read_tls(struct stream_pool *p, struct stream *s, const uint8_t **out);
+static inline int stream_read(struct stream_pool *p, struct stream *s, const uint8_t **out)
+{
+    if (s->rxlen) { /* plain bytes, or the first plaintext read with the handshake's end */
+        uint32_t n = s->rxlen;
+        *out = s->rx;
+        s->rxlen = 0;
+        return (int)n;
+    }
+    return s->tls ? stream_read_tls(p, s, out) : STREAM_AGAIN;
+}
 
 /* The message to send next: iov[0..n), total bytes, unchanged until
  * stream_sent says STREAM_DONE (or the connection closes). */
@@ -115,8 +125,22 @@ void stream_message(struct stream *s, const struct iovec *iov, int n, size_t tot
  * far as the output buffer takes them and any handshake flight waiting
  * there (`piece` and `quiet` do not apply: TLS cuts its own pieces). 0, or
  * STREAM_ERROR. */
-int  stream_push(struct stream_pool *p, struct stream *s, uint32_t slot, uint32_t gen, size_t piece,
-                 bool quiet);
+int  stream_push_some(struct stream_pool *p, struct stream *s, uint32_t slot, uint32_t gen, size_t piece,
+                      bool quiet);
+/* Whether stream_push could put anything on the wire now. */
+static inline bool stream_may_push(const struct stream *s)
+{
+    return !s->inflight && (s->tls || s->off < s->total);
+}
+static inline int stream_push(struct stream_pool *p, struct stream *s, uint32_t slot, uint32_t gen,
+                              size_t piece, bool quiet)
+{
+    /* The common case on the hot path: nothing can go (a plain message all
+     * handed on, or a send in flight). */
+    if (!stream_may_push(s))
+        return 0;
+    return stream_push_some(p, s, slot, gen, piece, quiet);
+}
 
 /* Whether any of the message was handed on; whether some of it was not. */
 static inline bool stream_begun(const struct stream *s) { return s->off > 0; }
