@@ -102,7 +102,7 @@ struct vu {
 
 struct sc_rt {
     const struct plan_scenario *p;
-    const struct scenario *s;
+    const struct executor_config *s;
     struct scenario_metrics *m;
     uint32_t  first, n;           /* local VUs: e->vus[first .. first+n) */
     int64_t   start, end, hard_end;
@@ -715,7 +715,7 @@ static void vu_activate(struct engine *e, struct sc_rt *sc, struct vu *v)
     sc->active++;
     if (sc->active > sc->m->vus_max)
         sc->m->vus_max = sc->active;
-    if (sc->p->preconnect && v->cstate == C_DOWN && !v->backoff_ms)
+    if (sc->s->preconnect && v->cstate == C_DOWN && !v->backoff_ms)
         conn_connect(e, v, ring_now());
 }
 
@@ -1429,7 +1429,7 @@ static size_t vu_bytes(const struct plan_scenario *p)
 static int sc_setup(struct engine *e, struct sc_rt *sc, const struct plan_scenario *p)
 {
     const struct engine_config *cfg = &e->cfg;
-    const struct scenario *s = p->src;
+    const struct executor_config *s = &p->exec;
     sc->p = p;
     sc->s = s;
     sc->start = cfg->origin_ns + s->start_time_ns;
@@ -1442,7 +1442,7 @@ static int sc_setup(struct engine *e, struct sc_rt *sc, const struct plan_scenar
         double mine = per_s / cfg->nworkers;
         sc->use_sched = true;
         /* Workers' schedules interleave instead of firing together. */
-        schedule_init(&sc->sched, sc->start + (int64_t)(1e9 / per_s * cfg->worker), mine, p->poisson,
+        schedule_init(&sc->sched, sc->start + (int64_t)(1e9 / per_s * cfg->worker), mine, s->poisson,
                       cfg->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(cfg->worker + 1)));
         sc->next_arrival = schedule_peek(&sc->sched);
         sc->qcap = pow2_at_least((uint64_t)(mine * QUEUE_SECONDS) + 1024);

@@ -146,7 +146,7 @@ static int quick_mode(int argc, char **argv)
         free(body);
         return 1;
     }
-    struct scenario *sc = (struct scenario *)plan.sc[0].src;
+    struct executor_config *sc = &plan.sc[0].exec;
     /* In-flight requests may finish after the end, but not for long. */
     int64_t grace = cli.timeout_ns < 2000000000LL ? cli.timeout_ns : 2000000000LL;
     sc->duration_ns = cli.duration_ns;
@@ -161,10 +161,9 @@ static int quick_mode(int argc, char **argv)
         sc->vus = (uint32_t)cli.connections;
     }
     plan.sc[0].max_vus = (uint32_t)cli.connections;
-    plan.sc[0].poisson = cli.poisson;
-    plan.sc[0].preconnect = true; /* wrk's -c: connections kept open from the start */
+    sc->poisson = cli.poisson;
+    sc->preconnect = true; /* wrk's -c: connections kept open from the start */
     plan.sc[0].reqs[0].timeout_ns = cli.timeout_ns;
-    plan.end_ns = cli.duration_ns + grace;
 
     struct runner_opts ro = { .threads = cli.threads, .sigfigs = cli.sigfigs, .verbose = cli.verbose };
     struct run_result res;

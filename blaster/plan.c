@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -768,51 +767,29 @@ static int compile_steps(struct cc *c, const struct step *st, int n)
 
 /* ---- scenarios ---- */
 
-static int64_t sum_stages(const struct scenario *s)
+/* The executor settings of s into ps->exec, its stages copied (the plan
+ * owns them), so that nothing at run time reads the scenario model. */
+static int compile_executor(struct cc *c)
 {
-    int64_t t = 0;
+    const struct scenario *s = c->s;
+    struct plan_scenario *ps = c->ps;
+    struct executor_stage *st = NULL;
+    if (s->nstages > 0 && !(st = calloc((size_t)s->nstages, sizeof *st))) {
+        errf(c, s->pos, "out of memory");
+        return -1;
+    }
     for (int i = 0; i < s->nstages; i++)
-        t += s->stages[i].duration_ns;
-    return t;
-}
-
-/* How long the executor may run, graceful stop excluded. */
-static int64_t scenario_duration(const struct scenario *s)
-{
-    switch (s->executor) {
-    case EXEC_CONSTANT_VUS:
-    case EXEC_CONSTANT_ARRIVAL_RATE:
-        return s->duration_ns;
-    case EXEC_RAMPING_VUS:
-        return sum_stages(s) + s->graceful_ramp_down_ns;
-    case EXEC_RAMPING_ARRIVAL_RATE:
-        return sum_stages(s);
-    case EXEC_PER_VU_ITERATIONS:
-    case EXEC_SHARED_ITERATIONS:
-        return s->max_duration_ns;
-    }
-    return 0;
-}
-
-static uint32_t scenario_max_vus(const struct scenario *s)
-{
-    switch (s->executor) {
-    case EXEC_CONSTANT_VUS:
-    case EXEC_PER_VU_ITERATIONS:
-    case EXEC_SHARED_ITERATIONS:
-        return s->vus;
-    case EXEC_RAMPING_VUS: {
-        double m = s->start_vus;
-        for (int i = 0; i < s->nstages; i++)
-            if (s->stages[i].target > m)
-                m = s->stages[i].target;
-        m = ceil(m);
-        return m >= (double)UINT32_MAX ? UINT32_MAX : (uint32_t)m;
-    }
-    case EXEC_CONSTANT_ARRIVAL_RATE:
-    case EXEC_RAMPING_ARRIVAL_RATE:
-        return s->max_vus > s->pre_allocated_vus ? s->max_vus : s->pre_allocated_vus;
-    }
+        st[i] = (struct executor_stage){ .duration_ns = s->stages[i].duration_ns, .target = s->stages[i].target };
+    ps->exec = (struct executor_config){
+        .executor = s->executor, .vus = s->vus, .duration_ns = s->duration_ns, .start_vus = s->start_vus,
+        .stages = st, .nstages = st ? s->nstages : 0,
+        .rate = s->rate, .start_rate = s->start_rate, .time_unit_ns = s->time_unit_ns,
+        .pre_allocated_vus = s->pre_allocated_vus, .max_vus = s->max_vus, .iterations = s->iterations,
+        .max_duration_ns = s->max_duration_ns, .start_time_ns = s->start_time_ns,
+        .graceful_stop_ns = s->graceful_stop_ns, .graceful_ramp_down_ns = s->graceful_ramp_down_ns,
+        .pace_ns = s->pace_ns,
+    };
+    ps->max_vus = executor_max_vus(&ps->exec, 0, 1);
     return 0;
 }
 
@@ -894,8 +871,7 @@ static int compile_scenario(struct cc *c, int idx)
         errf(c, s->pos, "out of memory");
         return -1;
     }
-    ps->max_vus = scenario_max_vus(s);
-    return 0;
+    return compile_executor(c);
 }
 
 int plan_compile(const struct scenario_file *sf, struct plan *out, char *err, size_t errlen)
@@ -918,10 +894,6 @@ int plan_compile(const struct scenario_file *sf, struct plan *out, char *err, si
             plan_free(out);
             return -1;
         }
-        const struct scenario *s = &sf->scenarios[i];
-        int64_t end = s->start_time_ns + scenario_duration(s) + s->graceful_stop_ns;
-        if (end > out->end_ns)
-            out->end_ns = end;
     }
     /* The file's `tls:`, its files next to the scenario file like a body's. */
     const char *files[3] = { sf->tls.cacert, sf->tls.cert, sf->tls.key };
@@ -1029,6 +1001,7 @@ void plan_free(struct plan *p)
     for (int i = 0; i < p->nsc; i++) {
         struct plan_scenario *ps = &p->sc[i];
         free(ps->name);
+        free((void *)ps->exec.stages);
         free(ps->ops);
         for (int k = 0; k < ps->nreqs; k++) {
             struct plan_request *r = &ps->reqs[k];

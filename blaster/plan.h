@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "blaster/executor.h"
 #include "blaster/scenario.h"
 #include "blaster/template.h"
 #include "blaster/url.h"
@@ -79,7 +80,8 @@ struct plan_hls {
 
 struct plan_scenario {
     char    *name;
-    const struct scenario *src;   /* executor settings */
+    const struct scenario *src;   /* the model it was compiled from (the report's; the engine reads exec) */
+    struct executor_config exec;  /* when and how many VUs run the program (stages owned by the plan) */
     struct url url;               /* the target */
     bool     tls;                 /* https: connections go through tls/ */
     const char *server_name;      /* SNI and the name to verify: tls.server_name, else url.host */
@@ -99,16 +101,12 @@ struct plan_scenario {
     uint32_t max_vus;             /* VUs this scenario may ever have running (all workers) */
     int      max_iov;             /* iovecs the largest request needs */
     size_t   scratch_need;
-    /* quick mode */
-    bool     poisson;                 /* arrival gaps are exponential */
-    bool     preconnect;              /* every VU connects when it becomes active (wrk's -c) */
 };
 
 struct plan {
     struct plan_scenario *sc;
     int      nsc;
     const struct scenario_file *file;  /* NULL in quick mode */
-    int64_t  end_ns;                   /* latest start_time + duration + graceful_stop */
     bool     any_tls;                  /* some scenario targets https: workers need a tls_ctx */
     struct tls_config tls;             /* the file's `tls:` (paths next to the file), then flags */
     char    *tls_files_[3];            /* private: cafile, certfile, keyfile as resolved */
@@ -126,10 +124,8 @@ int  plan_compile(const struct scenario_file *sf, struct plan *out, char *err, s
  * one request named "METHOD path", expecting 200..399, no captures. The URL's
  * path and the header values are literal text (no ${...} slots). body (NULL:
  * none) is referenced, never copied: it must outlive the plan. The caller
- * fills in what the command line decides: the executor settings in the
- * plan-owned scenario (struct scenario *)out->sc[0].src (zeroed but for its
- * name), sc[0].max_vus, sc[0].poisson, sc[0].reqs[0].timeout_ns (0 here) and
- * out->end_ns. 0, or -1 with *out zeroed and err set. */
+ * fills in what the command line decides: sc[0].exec, sc[0].max_vus and
+ * sc[0].reqs[0].timeout_ns (0 here). 0, or -1 with *out zeroed and err set. */
 int  plan_quick(struct plan *out, const struct url *u, const struct sockaddr_storage *sa, socklen_t salen,
                 const char *method, const char *const *hnames, const char *const *hvalues, int nh,
                 const void *body, size_t body_len, char *err, size_t errlen);

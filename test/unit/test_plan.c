@@ -47,6 +47,18 @@ static struct scenario_file file(const char *target, struct scenario *sc, int ns
                                   .scenarios = sc, .nscenarios = nsc};
 }
 
+/* When the test is over at the latest: the largest executor_end of the
+ * plan's scenarios (k6: start_time + duration + graceful_stop; a ramping-vus
+ * graceful ramp-down never extends it). */
+static int64_t plan_end(const struct plan *p)
+{
+    int64_t end = 0;
+    for (int i = 0; i < p->nsc; i++)
+        if (executor_end(&p->sc[i].exec) > end)
+            end = executor_end(&p->sc[i].exec);
+    return end;
+}
+
 /* Render request r with vals; NUL-terminated, malloc'ed. */
 static char *render(const struct plan_request *r, const struct template_values *vals, size_t *len)
 {
@@ -169,7 +181,7 @@ static void test_example_ops(void **state)
     assert_int_equal(plan_compile(&e.sf, &p, err, sizeof err), 0);
     assert_int_equal(p.nsc, 2);
     assert_ptr_equal(p.file, &e.sf);
-    assert_int_equal(p.end_ns, 390 * SEC); /* browse: 30s + 5m + 30s ramp-down + 30s stop */
+    assert_int_equal(plan_end(&p), 360 * SEC); /* browse: 30s + 5m + 30s stop (ramp-down within) */
 
     const struct plan_scenario *up = &p.sc[0];
     assert_string_equal(up->name, "upload");
@@ -216,6 +228,20 @@ static void test_example_ops(void **state)
     const struct plan_scenario *br = &p.sc[1];
     assert_string_equal(br->name, "browse");
     assert_int_equal(br->max_vus, 1000);
+    /* The executor's settings are the plan's own: stages copied out of the model. */
+    assert_int_equal(br->exec.executor, EXEC_RAMPING_VUS);
+    assert_int_equal(br->exec.start_vus, 1);
+    assert_int_equal(br->exec.nstages, 2);
+    assert_true(br->exec.stages != NULL && (const void *)br->exec.stages != (const void *)e.stages);
+    assert_int_equal(br->exec.stages[0].duration_ns, 30 * SEC);
+    assert_true(br->exec.stages[1].target == 1000);
+    assert_int_equal(br->exec.graceful_ramp_down_ns, 30 * SEC);
+    assert_int_equal(br->exec.graceful_stop_ns, 30 * SEC);
+    assert_int_equal(up->exec.executor, EXEC_CONSTANT_VUS);
+    assert_int_equal(up->exec.vus, 100);
+    assert_int_equal(up->exec.duration_ns, 300 * SEC);
+    assert_null(up->exec.stages);
+    assert_false(up->exec.poisson || up->exec.preconnect);
     assert_int_equal(br->nloops, 0);
     assert_int_equal(br->ncaptures, 0);
     assert_false(br->keeps_bodies);
@@ -314,7 +340,10 @@ static void test_header_capture(void **state)
     struct plan p;
     char err[512] = "";
     assert_int_equal(plan_compile(&sf, &p, err, sizeof err), 0);
-    assert_int_equal(p.end_ns, 640 * SEC);
+    assert_int_equal(plan_end(&p), 640 * SEC);
+    assert_int_equal(p.sc[0].exec.start_time_ns, 10 * SEC);
+    assert_int_equal(p.sc[0].exec.iterations, 1);
+    assert_int_equal(p.sc[0].exec.max_duration_ns, 600 * SEC);
     const struct plan_scenario *ps = &p.sc[0];
     assert_int_equal(ps->ncaptures, 2);
     assert_int_equal(ps->max_vus, 3);
@@ -392,7 +421,9 @@ static void test_bytes_body_shared(void **state)
     struct plan p;
     char err[512] = "";
     assert_int_equal(plan_compile(&sf, &p, err, sizeof err), 0);
-    assert_int_equal(p.end_ns, 3 * SEC);
+    assert_int_equal(plan_end(&p), 3 * SEC);
+    assert_true(p.sc[1].exec.rate == 10);
+    assert_int_equal(p.sc[1].exec.pre_allocated_vus, 20);
     assert_int_equal(p.sc[1].max_vus, 50);
     const struct template_request *a = &p.sc[0].reqs[0].t, *b = &p.sc[0].reqs[1].t, *c = &p.sc[1].reqs[0].t,
                                   *d = &p.sc[1].reqs[1].t;
@@ -495,7 +526,7 @@ static void test_pick_and_nesting(void **state)
     struct plan p;
     char err[512] = "";
     assert_int_equal(plan_compile(&sf, &p, err, sizeof err), 0);
-    assert_int_equal(p.end_ns, 30 * SEC);
+    assert_int_equal(plan_end(&p), 30 * SEC);
     const struct plan_scenario *ps = &p.sc[0];
     assert_int_equal(ps->max_vus, 7);
     assert_int_equal(ps->nloops, 3);
@@ -893,8 +924,8 @@ static void test_loader_design_example(void **state)
     assert_string_equal(st->reqs[3].name, "other_master");
     assert_int_equal(st->ncaptures, 1);
     assert_int_equal(st->hls[0].uri_slot, 0);
-    /* 5m + 30s graceful stop; browse 30s + 5m + 30s ramp-down + 30s stop */
-    assert_int_equal(p.end_ns, 390 * SEC);
+    /* 5m + 30s graceful stop; browse 30s + 5m + 30s stop (ramp-down within) */
+    assert_int_equal(plan_end(&p), 360 * SEC);
     plan_free(&p);
     scenario_free(&sf);
 }
