@@ -1,4 +1,5 @@
-/* plan — a scenario file (or a quick-mode command line) compiled into what
+/* plan — a scenario file (or quick mode's command line, as the one-scenario
+ * model blaster/quick.c builds) compiled into what
  * the workers run: per scenario, a flat program of operations for its VUs,
  * and every request pre-compiled as a template (DESIGN.md: "Compilation does
  * every expensive thing once"). A plan is immutable once compiled and shared
@@ -106,11 +107,11 @@ struct plan_scenario {
 struct plan {
     struct plan_scenario *sc;
     int      nsc;
-    const struct scenario_file *file;  /* NULL in quick mode */
+    const struct scenario_file *file;  /* the model compiled (quick mode: quick.c's) */
     bool     any_tls;                  /* some scenario targets https: workers need a tls_ctx */
     struct tls_config tls;             /* the file's `tls:` (paths next to the file), then flags */
     char    *tls_files_[3];            /* private: cafile, certfile, keyfile as resolved */
-    void    *priv_;                    /* private: shared bodies, quick mode's scenario */
+    void    *priv_;                    /* private: shared bodies (plan_body.c) */
 };
 
 /* Compile a loaded scenario file (which must outlive the plan: src and file
@@ -119,16 +120,6 @@ struct plan {
  * could not be compiled (an unknown variable in a template, an unreadable
  * body file, an unresolvable target). */
 int  plan_compile(const struct scenario_file *sf, struct plan *out, char *err, size_t errlen);
-
-/* Quick mode (`blaster URL`): a plan of one scenario "default" whose flow is
- * one request named "METHOD path", expecting 200..399, no captures. The URL's
- * path and the header values are literal text (no ${...} slots). body (NULL:
- * none) is referenced, never copied: it must outlive the plan. The caller
- * fills in what the command line decides: sc[0].exec, sc[0].max_vus and
- * sc[0].reqs[0].timeout_ns (0 here). 0, or -1 with *out zeroed and err set. */
-int  plan_quick(struct plan *out, const struct url *u, const struct sockaddr_storage *sa, socklen_t salen,
-                const char *method, const char *const *hnames, const char *const *hvalues, int nh,
-                const void *body, size_t body_len, char *err, size_t errlen);
 
 /* The branch a draw r in [0, pk->total) falls in: branch b takes the draws
  * from cumulative[b-1] (0 for the first) up to cumulative[b], so each is
