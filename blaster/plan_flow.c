@@ -142,6 +142,64 @@ out:
 
 static int compile_steps(struct cc *c, const struct step *st, int n);
 
+/* A weighted pick: a PICK op, then each branch's ops, each but the last
+ * ending in a JUMP past the others. */
+static int compile_pick_step(struct cc *c, const struct step *s)
+{
+    struct plan_scenario *ps = c->ps;
+    if (s->nbranches < 1) {
+        plan_errf(c, s->pos, "pick has no branches");
+        return -1;
+    }
+    if (!plan_grow((void **)&ps->picks, &c->cappicks, ps->npicks, sizeof *ps->picks))
+        goto oom;
+    int pi = ps->npicks++;
+    struct plan_pick *pk = &ps->picks[pi];
+    memset(pk, 0, sizeof *pk);
+    pk->cumulative = calloc((size_t)s->nbranches, sizeof *pk->cumulative);
+    pk->target = calloc((size_t)s->nbranches, sizeof *pk->target);
+    if (!pk->cumulative || !pk->target)
+        goto oom;
+    pk->n = (uint32_t)s->nbranches;
+    uint64_t total = 0;
+    for (int b = 0; b < s->nbranches; b++) {
+        total += s->branches[b].weight;
+        if (s->branches[b].weight == 0) {
+            plan_errf(c, s->branches[b].pos, "pick: a weight must be positive");
+            return -1;
+        }
+        if (total > UINT32_MAX) {
+            plan_errf(c, s->branches[b].pos, "pick: the weights add up to more than %u", UINT32_MAX);
+            return -1;
+        }
+        pk->cumulative[b] = (uint32_t)total;
+    }
+    pk->total = (uint32_t)total;
+    if (add_op(c, OP_PICK, (uint32_t)pi, 0, 0, 0, 0) < 0)
+        goto oom;
+    int *jumps = calloc((size_t)s->nbranches, sizeof *jumps);
+    if (!jumps)
+        goto oom;
+    for (int b = 0; b < s->nbranches; b++) {
+        ps->picks[pi].target[b] = (uint32_t)ps->nops;   /* picks may have moved */
+        if (compile_steps(c, s->branches[b].steps, s->branches[b].nsteps) < 0) {
+            free(jumps);
+            return -1;
+        }
+        if (b + 1 < s->nbranches && (jumps[b] = add_op(c, OP_JUMP, 0, 0, 0, 0, 0)) < 0) {
+            free(jumps);
+            goto oom;
+        }
+    }
+    for (int b = 0; b + 1 < s->nbranches; b++)
+        ps->ops[jumps[b]].a = (uint32_t)ps->nops;
+    free(jumps);
+    return 0;
+oom:
+    plan_errf(c, s->pos, "out of memory");
+    return -1;
+}
+
 static int compile_step(struct cc *c, const struct step *s)
 {
     struct plan_scenario *ps = c->ps;
@@ -178,56 +236,8 @@ static int compile_step(struct cc *c, const struct step *s)
         c->depth--;
         return 0;
     }
-    case STEP_PICK: {
-        if (s->nbranches < 1) {
-            plan_errf(c, s->pos, "pick has no branches");
-            return -1;
-        }
-        if (!plan_grow((void **)&ps->picks, &c->cappicks, ps->npicks, sizeof *ps->picks))
-            goto oom;
-        int pi = ps->npicks++;
-        struct plan_pick *pk = &ps->picks[pi];
-        memset(pk, 0, sizeof *pk);
-        pk->cumulative = calloc((size_t)s->nbranches, sizeof *pk->cumulative);
-        pk->target = calloc((size_t)s->nbranches, sizeof *pk->target);
-        if (!pk->cumulative || !pk->target)
-            goto oom;
-        pk->n = (uint32_t)s->nbranches;
-        uint64_t total = 0;
-        for (int b = 0; b < s->nbranches; b++) {
-            total += s->branches[b].weight;
-            if (s->branches[b].weight == 0) {
-                plan_errf(c, s->branches[b].pos, "pick: a weight must be positive");
-                return -1;
-            }
-            if (total > UINT32_MAX) {
-                plan_errf(c, s->branches[b].pos, "pick: the weights add up to more than %u", UINT32_MAX);
-                return -1;
-            }
-            pk->cumulative[b] = (uint32_t)total;
-        }
-        pk->total = (uint32_t)total;
-        if (add_op(c, OP_PICK, (uint32_t)pi, 0, 0, 0, 0) < 0)
-            goto oom;
-        int *jumps = calloc((size_t)s->nbranches, sizeof *jumps);
-        if (!jumps)
-            goto oom;
-        for (int b = 0; b < s->nbranches; b++) {
-            ps->picks[pi].target[b] = (uint32_t)ps->nops;   /* picks may have moved */
-            if (compile_steps(c, s->branches[b].steps, s->branches[b].nsteps) < 0) {
-                free(jumps);
-                return -1;
-            }
-            if (b + 1 < s->nbranches && (jumps[b] = add_op(c, OP_JUMP, 0, 0, 0, 0, 0)) < 0) {
-                free(jumps);
-                goto oom;
-            }
-        }
-        for (int b = 0; b + 1 < s->nbranches; b++)
-            ps->ops[jumps[b]].a = (uint32_t)ps->nops;
-        free(jumps);
-        return 0;
-    }
+    case STEP_PICK:
+        return compile_pick_step(c, s);
     case STEP_HLS:
         return compile_hls_step(c, s);
     }
