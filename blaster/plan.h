@@ -1,9 +1,10 @@
 /* plan — a scenario file (or quick mode's command line, as the one-scenario
- * model blaster/quick.c builds) compiled into what
- * the workers run: per scenario, a flat program of operations for its VUs,
- * and every request pre-compiled as a template (DESIGN.md: "Compilation does
- * every expensive thing once"). A plan is immutable once compiled and shared
- * read-only by every worker thread. */
+ * model blaster/quick.c builds) compiled into what the workers run: per
+ * scenario, its target, its executor settings (struct executor_config: the
+ * engine never reads the scenario model), a flat program of operations for
+ * its VUs, and every request pre-compiled as a template (DESIGN.md:
+ * "Compilation does every expensive thing once"). A plan is immutable once
+ * compiled and shared read-only by every worker thread. */
 #ifndef BLASTER_PLAN_H
 #define BLASTER_PLAN_H
 
