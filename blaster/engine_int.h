@@ -94,7 +94,7 @@ struct vu {
 
 struct sc_rt {
     const struct plan_scenario *p;
-    const struct scenario *s;
+    const struct executor_config *ex; /* the plan's executor settings */
     struct tls_ctx *tls;          /* https: this worker's context; NULL: plain */
     struct scenario_metrics *m;
     uint32_t  first, n;           /* local VUs: e->vus[first .. first+n) */

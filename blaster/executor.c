@@ -7,7 +7,7 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static int64_t stages_sum(const struct scenario *s)
+static int64_t stages_sum(const struct executor_config *s)
 {
     int64_t sum = 0;
     for (int k = 0; k < s->nstages; k++)
@@ -24,7 +24,7 @@ static int64_t vu_target(double v)
     return (int64_t)llround(v);
 }
 
-static int64_t time_unit(const struct scenario *s)
+static int64_t time_unit(const struct executor_config *s)
 {
     return s->time_unit_ns > 0 ? s->time_unit_ns : NS_PER_S;
 }
@@ -34,14 +34,14 @@ static bool seg_ok(uint32_t i, uint32_t n)
     return n >= 1 && n <= EXECUTOR_MAX_SEGMENTS && i < n;
 }
 
-static bool is_arrival(const struct scenario *s)
+static bool is_arrival(const struct executor_config *s)
 {
     return s->executor == EXEC_CONSTANT_ARRIVAL_RATE || s->executor == EXEC_RAMPING_ARRIVAL_RATE;
 }
 
 /* ---- durations --------------------------------------------------------- */
 
-int64_t executor_duration(const struct scenario *s)
+int64_t executor_duration(const struct executor_config *s)
 {
     switch (s->executor) {
     case EXEC_CONSTANT_VUS:
@@ -57,7 +57,7 @@ int64_t executor_duration(const struct scenario *s)
     return 0;
 }
 
-int64_t executor_end(const struct scenario *s)
+int64_t executor_end(const struct executor_config *s)
 {
     int64_t gs = s->graceful_stop_ns > 0 ? s->graceful_stop_ns : 0;
     int64_t st = s->start_time_ns > 0 ? s->start_time_ns : 0;
@@ -80,7 +80,7 @@ uint32_t executor_segment_vus(uint64_t v, uint32_t i, uint32_t n)
     return c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
 }
 
-static uint32_t ramping_max(const struct scenario *s)
+static uint32_t ramping_max(const struct executor_config *s)
 {
     int64_t m = s->start_vus;
     for (int k = 0; k < s->nstages; k++)
@@ -89,7 +89,7 @@ static uint32_t ramping_max(const struct scenario *s)
     return m > UINT32_MAX ? UINT32_MAX : (uint32_t)m;
 }
 
-static uint32_t global_max_vus(const struct scenario *s)
+static uint32_t global_max_vus(const struct executor_config *s)
 {
     switch (s->executor) {
     case EXEC_CONSTANT_VUS:
@@ -105,12 +105,12 @@ static uint32_t global_max_vus(const struct scenario *s)
     return 0;
 }
 
-uint32_t executor_max_vus(const struct scenario *s, uint32_t seg_i, uint32_t seg_n)
+uint32_t executor_max_vus(const struct executor_config *s, uint32_t seg_i, uint32_t seg_n)
 {
     return executor_segment_vus(global_max_vus(s), seg_i, seg_n);
 }
 
-uint32_t executor_vus_at(const struct scenario *s, int64_t t)
+uint32_t executor_vus_at(const struct executor_config *s, int64_t t)
 {
     if (t < 0 || is_arrival(s) || t >= executor_duration(s))
         return 0;
@@ -156,7 +156,7 @@ static void step_add(struct steps *st, int64_t t, uint32_t vus)
  * line reaches v, removed when it reaches v - 1); the segment's value is its
  * share of the global one, so the segments' steps sum to the global ones at
  * every instant. */
-static void ramping_steps(const struct scenario *s, uint32_t i, uint32_t n, bool zero_end,
+static void ramping_steps(const struct executor_config *s, uint32_t i, uint32_t n, bool zero_end,
                           struct steps *st)
 {
     int64_t from = s->start_vus, tend = 0;
@@ -186,7 +186,7 @@ static void ramping_steps(const struct scenario *s, uint32_t i, uint32_t n, bool
 
 /* The whole change list of segment i of n into st (counting what does not
  * fit); with_end: k6's zeroEnd. */
-static void vu_steps(const struct scenario *s, uint32_t i, uint32_t n, bool with_end,
+static void vu_steps(const struct executor_config *s, uint32_t i, uint32_t n, bool with_end,
                      struct steps *st)
 {
     if (!seg_ok(i, n) || is_arrival(s))
@@ -200,7 +200,7 @@ static void vu_steps(const struct scenario *s, uint32_t i, uint32_t n, bool with
     }
 }
 
-size_t executor_vu_changes(const struct scenario *s, uint32_t seg_i, uint32_t seg_n,
+size_t executor_vu_changes(const struct executor_config *s, uint32_t seg_i, uint32_t seg_n,
                            struct vu_change *out, size_t cap)
 {
     struct steps st = { .out = out, .cap = out ? cap : 0 };
@@ -258,7 +258,7 @@ static size_t reserve_ramp_down(struct vu_change *st, size_t n, int64_t end, int
     return w;
 }
 
-size_t executor_vu_caps(const struct scenario *s, uint32_t seg_i, uint32_t seg_n,
+size_t executor_vu_caps(const struct executor_config *s, uint32_t seg_i, uint32_t seg_n,
                         struct vu_change *buf, size_t cap)
 {
     int64_t end = executor_duration(s) + (s->graceful_stop_ns > 0 ? s->graceful_stop_ns : 0);
@@ -286,7 +286,7 @@ size_t executor_vu_caps(const struct scenario *s, uint32_t seg_i, uint32_t seg_n
 
 static void ramp_stage_enter(struct arrivals *a, int k)
 {
-    const struct stage *sg = &a->stages[k];
+    const struct executor_stage *sg = &a->stages[k];
     a->stage = k;
     a->d = sg->duration_ns > 0 ? sg->duration_ns : 0;
     a->r1 = sg->target > 0 ? sg->target : 0;
@@ -301,7 +301,7 @@ static void ramp_stage_leave(struct arrivals *a)
     a->r0 = a->r1;
 }
 
-void arrivals_init_segment(struct arrivals *a, const struct scenario *s, uint32_t i, uint32_t n)
+void arrivals_init_segment(struct arrivals *a, const struct executor_config *s, uint32_t i, uint32_t n)
 {
     *a = (struct arrivals){ .kind = 0, .stride = 1, .total = 0 };
     if (!seg_ok(i, n))
@@ -347,7 +347,7 @@ void arrivals_init_segment(struct arrivals *a, const struct scenario *s, uint32_
     ramp_stage_enter(a, 0);
 }
 
-void arrivals_init(struct arrivals *a, const struct scenario *s)
+void arrivals_init(struct arrivals *a, const struct executor_config *s)
 {
     arrivals_init_segment(a, s, 0, 1);
 }
@@ -402,12 +402,12 @@ int64_t arrivals_next(struct arrivals *a)
 
 /* ---- iteration executors ----------------------------------------------- */
 
-uint64_t executor_per_vu_iterations(const struct scenario *s)
+uint64_t executor_per_vu_iterations(const struct executor_config *s)
 {
     return s->iterations;
 }
 
-bool executor_per_vu_may_start(const struct scenario *s, uint64_t started)
+bool executor_per_vu_may_start(const struct executor_config *s, uint64_t started)
 {
     return started < s->iterations;
 }
@@ -463,7 +463,7 @@ static uint64_t stripe_scale(uint64_t value, uint64_t V, uint32_t i, uint32_t n)
     return value / L * w[i] + mine;
 }
 
-uint64_t executor_shared_iterations(const struct scenario *s, uint32_t seg_i, uint32_t seg_n)
+uint64_t executor_shared_iterations(const struct executor_config *s, uint32_t seg_i, uint32_t seg_n)
 {
     if (!seg_ok(seg_i, seg_n) || s->vus == 0)
         return 0;
@@ -474,7 +474,7 @@ uint64_t executor_shared_iterations(const struct scenario *s, uint32_t seg_i, ui
     return stripe_scale(s->iterations, s->vus, seg_i, seg_n);
 }
 
-void executor_shared_init(struct shared_pool *p, const struct scenario *s,
+void executor_shared_init(struct shared_pool *p, const struct executor_config *s,
                           uint32_t seg_i, uint32_t seg_n)
 {
     p->total = executor_shared_iterations(s, seg_i, seg_n);

@@ -4,8 +4,9 @@
  * iteration executors share their iterations, when a scenario ends, and how
  * all of that splits into execution segments (`run --segment i/N`).
  *
- * Pure functions over a struct scenario (blaster/scenario.h): no allocation,
- * no I/O, no clocks. Every time here is in nanoseconds since the scenario's
+ * Pure functions over a struct executor_config (below: the executor's
+ * settings, which plan_compile copies out of the scenario model, so that the
+ * engine never reads the YAML model): no allocation, no I/O, no clocks. Every time here is in nanoseconds since the scenario's
  * own start (start_time is added only by executor_end()). The run-time engine
  * turns these values into timers.
  *
@@ -35,6 +36,38 @@
 
 #define EXECUTOR_MAX_SEGMENTS 1024
 
+/* A stage of a ramping executor: over duration_ns, go linearly to target
+ * (VUs, or iterations per time_unit). */
+struct executor_stage {
+    int64_t duration_ns;
+    double  target;
+};
+
+/* One scenario's executor, k6's options (blaster/scenario.h says which
+ * executor reads which; 0 where not given, the loader applies k6's
+ * defaults), plus what only quick mode sets. Owned by the plan. */
+struct executor_config {
+    enum executor_kind executor;
+    uint32_t vus;
+    int64_t  duration_ns;
+    uint32_t start_vus;
+    const struct executor_stage *stages;
+    int      nstages;
+    double   rate;
+    double   start_rate;
+    int64_t  time_unit_ns;
+    uint32_t pre_allocated_vus;
+    uint32_t max_vus;
+    uint64_t iterations;
+    int64_t  max_duration_ns;
+    int64_t  start_time_ns;
+    int64_t  graceful_stop_ns;
+    int64_t  graceful_ramp_down_ns;
+    int64_t  pace_ns;
+    bool     poisson;       /* constant-arrival-rate: exponential gaps (quick mode's --poisson) */
+    bool     preconnect;    /* every VU connects when it becomes active (quick mode: wrk's -c) */
+};
+
 /* ---- Durations --------------------------------------------------------- */
 
 /* The regular duration of a scenario (k6: the executor's duration, without
@@ -42,13 +75,13 @@
  * the stages (ramping-vus, ramping-arrival-rate), max_duration (iteration
  * executors, which usually finish earlier). No new iteration starts at or
  * after it. */
-int64_t executor_duration(const struct scenario *s);
+int64_t executor_duration(const struct executor_config *s);
 
 /* When the scenario is over at the latest, since the start of the test:
  * start_time + executor_duration + graceful_stop. At that time every
  * iteration still running is interrupted (k6's maxDuration context). The
  * test ends at the largest executor_end of its scenarios. */
-int64_t executor_end(const struct scenario *s);
+int64_t executor_end(const struct executor_config *s);
 
 /* ---- VUs --------------------------------------------------------------- */
 
@@ -66,7 +99,7 @@ uint32_t executor_segment_vus(uint64_t v, uint32_t i, uint32_t n);
  * of start_vus and the stage targets (ramping-vus; graceful ramp-down never
  * needs more, k6 caps its reservations the same way), max(max_vus,
  * pre_allocated_vus) (arrival-rate executors); then the segment's share. */
-uint32_t executor_max_vus(const struct scenario *s, uint32_t seg_i, uint32_t seg_n);
+uint32_t executor_max_vus(const struct executor_config *s, uint32_t seg_i, uint32_t seg_n);
 
 /* The target number of active (looping) VUs at t_ns, unsegmented; 0 before
  * 0 and from executor_duration() on. Arrival-rate executors have no target
@@ -78,7 +111,7 @@ uint32_t executor_max_vus(const struct scenario *s, uint32_t seg_i, uint32_t seg
  * reaches its number, removed when the line reaches the number below); a
  * stage of duration 0 jumps to its target at its start. Segment i of n:
  * executor_segment_vus(executor_vus_at(s, t), i, n). */
-uint32_t executor_vus_at(const struct scenario *s, int64_t t_ns);
+uint32_t executor_vus_at(const struct executor_config *s, int64_t t_ns);
 
 /* The target of executor_vus_at() as a list of changes (k6's raw execution
  * steps, with the end at 0), for segment i of n (0 of 1: the whole): the
@@ -104,7 +137,7 @@ uint32_t executor_vus_at(const struct scenario *s, int64_t t_ns);
  * of a stopping VU is given by executor_vu_caps(). At executor_duration every
  * VU stops that way (the final 0), and at executor_duration + graceful_stop
  * whatever still runs is interrupted. */
-size_t executor_vu_changes(const struct scenario *s, uint32_t seg_i, uint32_t seg_n,
+size_t executor_vu_changes(const struct executor_config *s, uint32_t seg_i, uint32_t seg_n,
                            struct vu_change *out, size_t cap);
 
 /* The hard limits behind graceful ramp-down (k6's GetExecutionRequirements),
@@ -122,7 +155,7 @@ size_t executor_vu_changes(const struct scenario *s, uint32_t seg_i, uint32_t se
  * buf is also the work space: it needs the length of the change list + 1
  * entries. Returns the number of entries written, or, when cap is less than
  * that, that number (more than cap; nothing usable is written). */
-size_t executor_vu_caps(const struct scenario *s, uint32_t seg_i, uint32_t seg_n,
+size_t executor_vu_caps(const struct executor_config *s, uint32_t seg_i, uint32_t seg_n,
                         struct vu_change *buf, size_t cap);
 
 /* ---- Arrival-rate executors -------------------------------------------- */
@@ -142,7 +175,7 @@ struct arrivals {
     /* constant-arrival-rate */
     int64_t  duration;
     /* ramping-arrival-rate: the current stage */
-    const struct stage *stages;
+    const struct executor_stage *stages;
     int      nstages, stage;
     long double cum2;       /* sum of d*(r0+r1) of the stages before this one (2 tu * area) */
     long double a0, a1;     /* iterations due by the stage's start, by its end */
@@ -170,14 +203,14 @@ struct arrivals {
  * iteration whenever the sum rounds just below an integer (0 -> 66/s over
  * 15 s: k6 starts 494, blaster 495). Stages of rate 0 start nothing; a stage
  * of duration 0 only changes the rate. */
-void arrivals_init(struct arrivals *a, const struct scenario *s);
+void arrivals_init(struct arrivals *a, const struct executor_config *s);
 
 /* The same for segment i of n: exactly the global iterations k with
  * k mod n == i, at the same times; the n segments together are the whole
  * schedule, with no overlap. (k6 stripes arrival-rate iterations by the
  * segments' shares of max_vus, which is k mod n when n divides max_vus and
  * slightly different proportions otherwise; both split the schedule exactly.) */
-void arrivals_init_segment(struct arrivals *a, const struct scenario *s, uint32_t i, uint32_t n);
+void arrivals_init_segment(struct arrivals *a, const struct executor_config *s, uint32_t i, uint32_t n);
 
 /* The start time of the next iteration of this segment, in ns since the
  * scenario's start, and advance; -1 when the schedule is over (and from then
@@ -189,11 +222,11 @@ int64_t arrivals_next(struct arrivals *a);
 
 /* How many iterations a VU of per-vu-iterations runs: `iterations`, whatever
  * the segment (k6 scales only the VUs, so that segments scale linearly). */
-uint64_t executor_per_vu_iterations(const struct scenario *s);
+uint64_t executor_per_vu_iterations(const struct executor_config *s);
 
 /* May a per-vu-iterations VU that has started `started` iterations start
  * another one (before executor_duration; that check is the engine's)? */
-bool executor_per_vu_may_start(const struct scenario *s, uint64_t started);
+bool executor_per_vu_may_start(const struct executor_config *s, uint64_t started);
 
 /* The shared-iterations total of segment i of n, exactly k6's: the iterations
  * are striped over the segments in proportion to their VUs (k6 re-segments by
@@ -201,7 +234,7 @@ bool executor_per_vu_may_start(const struct scenario *s, uint64_t started);
  * and the n totals sum to `iterations`. Equal to the iterations k < total with
  * k mod n == i when n divides vus. Costs O(vus * n) when it does not: call it
  * once, at compile time. */
-uint64_t executor_shared_iterations(const struct scenario *s, uint32_t seg_i, uint32_t seg_n);
+uint64_t executor_shared_iterations(const struct executor_config *s, uint32_t seg_i, uint32_t seg_n);
 
 /* The shared pool of shared-iterations, for one segment (or one worker: one
  * pool per segment, no sharing between threads). */
@@ -210,7 +243,7 @@ struct shared_pool {
     uint64_t taken;         /* iterations handed out */
 };
 
-void executor_shared_init(struct shared_pool *p, const struct scenario *s,
+void executor_shared_init(struct shared_pool *p, const struct executor_config *s,
                           uint32_t seg_i, uint32_t seg_n);
 
 /* May a VU start another iteration? true (and the iteration is counted as

@@ -25,7 +25,7 @@ static void vu_activate(struct engine *e, struct sc_rt *sc, struct vu *v)
     sc->active++;
     if (sc->active > sc->m->vus_max)
         sc->m->vus_max = sc->active;
-    if (sc->p->preconnect && v->cstate == C_DOWN && !v->backoff_ms)
+    if (sc->ex->preconnect && v->cstate == C_DOWN && !v->backoff_ms)
         conn_connect(e, v, ring_now());
 }
 
@@ -89,9 +89,9 @@ static bool may_iterate(struct sc_rt *sc, struct vu *v, int64_t now)
 {
     if (sc->ending || v->stop_after || now >= sc->end)
         return false;
-    switch (sc->s->executor) {
+    switch (sc->ex->executor) {
     case EXEC_PER_VU_ITERATIONS:
-        return v->iters_done < sc->s->iterations;
+        return v->iters_done < sc->ex->iterations;
     case EXEC_SHARED_ITERATIONS:
         if (!sc->shared_left)
             return false;
@@ -134,10 +134,10 @@ void iteration_end(struct engine *e, struct vu *v, int64_t now, bool completed)
         vu_deactivate(e, sc, v);
         return;
     }
-    if (sc->s->pace_ns > 0) {
+    if (sc->ex->pace_ns > 0) {
         /* On pace, the next iteration is due one pace after this one was:
          * when late it starts at once, and its lateness counts. */
-        int64_t next = v->iter_start + sc->s->pace_ns;
+        int64_t next = v->iter_start + sc->ex->pace_ns;
         if (next > now) {
             v->iter_start = next;
             timer_start(e, v, T_PACE, next);
@@ -211,14 +211,14 @@ static void sc_begin(struct engine *e, struct sc_rt *sc, int64_t now)
     if (sc->open) {
         for (uint32_t i = sc->first; i < sc->first + sc->n; i++) {
             struct vu *v = vu_of(e, i);
-            if (v->gid <= sc->s->pre_allocated_vus || sc->s->pre_allocated_vus == 0) {
+            if (v->gid <= sc->ex->pre_allocated_vus || sc->ex->pre_allocated_vus == 0) {
                 vu_activate(e, sc, v);
                 idle_push(sc, v, i);
             }
         }
         return;
     }
-    if (sc->s->executor == EXEC_RAMPING_VUS)
+    if (sc->ex->executor == EXEC_RAMPING_VUS)
         return;
     for (uint32_t i = sc->first; i < sc->first + sc->n; i++) {
         struct vu *v = vu_of(e, i);
@@ -341,7 +341,7 @@ int64_t sc_tick(struct engine *e, struct sc_rt *sc, int64_t now)
     sc_ramp(e, sc, now);
     /* Iteration executors end when their VUs have run every iteration, not
      * at max_duration. */
-    bool finished = (sc->s->executor == EXEC_PER_VU_ITERATIONS || sc->s->executor == EXEC_SHARED_ITERATIONS) &&
+    bool finished = (sc->ex->executor == EXEC_PER_VU_ITERATIONS || sc->ex->executor == EXEC_SHARED_ITERATIONS) &&
                     sc->active == 0;
     if (!sc->ending && (now >= sc->end || finished))
         sc_begin_ending(e, sc);
@@ -371,14 +371,14 @@ void sc_stop(struct engine *e, struct sc_rt *sc)
 static void sc_setup_arrivals(struct engine *e, struct sc_rt *sc, const struct plan_scenario *p)
 {
     const struct engine_config *cfg = &e->cfg;
-    const struct scenario *s = sc->s;
+    const struct executor_config *s = sc->ex;
     double unit = (double)(s->time_unit_ns ? s->time_unit_ns : 1000000000LL);
     if (s->executor == EXEC_CONSTANT_ARRIVAL_RATE) {
         double per_s = s->rate * 1e9 / unit;
         double mine = per_s / cfg->nworkers;
         sc->use_sched = true;
         /* Workers' schedules interleave instead of firing together. */
-        schedule_init(&sc->sched, sc->start + (int64_t)(1e9 / per_s * cfg->worker), mine, p->poisson,
+        schedule_init(&sc->sched, sc->start + (int64_t)(1e9 / per_s * cfg->worker), mine, s->poisson,
                       cfg->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(cfg->worker + 1)));
         sc->next_arrival = schedule_peek(&sc->sched);
         sc->qcap = pow2_at_least((uint64_t)(mine * QUEUE_SECONDS) + 1024);
@@ -402,17 +402,17 @@ static int sc_setup_ramp(struct engine *e, struct sc_rt *sc)
 {
     uint32_t w = (uint32_t)e->cfg.worker, nw = (uint32_t)e->cfg.nworkers;
     /* Like snprintf: the first call tells the length of the whole list. */
-    size_t n = executor_vu_changes(sc->s, w, nw, NULL, 0);
+    size_t n = executor_vu_changes(sc->ex, w, nw, NULL, 0);
     sc->changes = calloc(n ? n : 1, sizeof *sc->changes);
     if (!sc->changes)
         return -ENOMEM;
-    sc->nchanges = (int)executor_vu_changes(sc->s, w, nw, sc->changes, n);
+    sc->nchanges = (int)executor_vu_changes(sc->ex, w, nw, sc->changes, n);
     /* The caps list is its own work space: a first call says how big. */
-    size_t need = executor_vu_caps(sc->s, w, nw, NULL, 0);
+    size_t need = executor_vu_caps(sc->ex, w, nw, NULL, 0);
     sc->caps = calloc(need ? need : 1, sizeof *sc->caps);
     if (!sc->caps)
         return -ENOMEM;
-    size_t got = executor_vu_caps(sc->s, w, nw, sc->caps, need);
+    size_t got = executor_vu_caps(sc->ex, w, nw, sc->caps, need);
     sc->ncaps = (int)(got <= need ? got : 0);
     return 0;
 }
@@ -420,9 +420,9 @@ static int sc_setup_ramp(struct engine *e, struct sc_rt *sc)
 int sc_setup(struct engine *e, struct sc_rt *sc, const struct plan_scenario *p)
 {
     const struct engine_config *cfg = &e->cfg;
-    const struct scenario *s = p->src;
+    const struct executor_config *s = &p->exec;
     sc->p = p;
-    sc->s = s;
+    sc->ex = s;
     sc->tls = p->tls ? cfg->tls : NULL;
     sc->start = cfg->origin_ns + s->start_time_ns;
     sc->end = sc->start + executor_duration(s);

@@ -20,6 +20,7 @@
 
 #include "blaster/cli.h"
 #include "blaster/plan.h"
+#include "blaster/quick.h"
 #include "blaster/report.h"
 #include "blaster/runner.h"
 #include "blaster/scenario.h"
@@ -27,33 +28,6 @@
 #include "blaster/summary.h"
 #include "blaster/url.h"
 #include "tls/tls.h"
-
-static int read_file(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        snprintf(err, errlen, "-b @%s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    *data = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (*data && got < (size_t)st.st_size) {
-        ssize_t n = read(fd, *data + got, (size_t)st.st_size - got);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fd);
-    if (!*data || got != (size_t)st.st_size) {
-        snprintf(err, errlen, "-b @%s: could not read the whole file", path);
-        return -1;
-    }
-    *len = got;
-    return 0;
-}
 
 /* The TLS flags over the plan's settings (the file's `tls:` in run mode),
  * then one context made and dropped, so that a CA file, certificate or key
@@ -92,9 +66,11 @@ static int tls_setup(struct plan *p, const struct cli_tls *t, char *err, size_t 
     return 0;
 }
 
-/* Quick mode is a plan of one request: closed model = constant-vus with one
- * VU per connection; -R = constant-arrival-rate over -c VUs, whose due
- * requests wait in a bounded queue when every VU is busy. */
+/* Quick mode is a plan of one request, compiled from the one-scenario model
+ * of the command line (blaster/quick.c says what each flag means): closed
+ * model = constant-vus with one VU per connection; -R = constant-arrival-rate
+ * over -c VUs, whose due requests wait in a bounded queue when every VU is
+ * busy. */
 static int quick_mode(int argc, char **argv)
 {
     static struct cli cli; /* large (header storage), and argv-bound */
@@ -112,59 +88,19 @@ static int quick_mode(int argc, char **argv)
         return 0;
     }
 
-    struct url url;
-    struct sockaddr_storage sa;
-    socklen_t salen;
-    if (url_parse(cli.url, &url, err, sizeof err) != 0 || url_resolve(&url, &sa, &salen, err, sizeof err) != 0) {
-        fprintf(stderr, "blaster: %s\n", err);
-        return 1;
-    }
-    uint8_t *body = NULL;
-    size_t body_len = 0;
-    if (cli.body_file && read_file(cli.body_file, &body, &body_len, err, sizeof err) != 0) {
-        fprintf(stderr, "blaster: %s\n", err);
-        return 1;
-    }
-    if (cli.body) {
-        body = (uint8_t *)strdup(cli.body);
-        body_len = strlen(cli.body);
-    }
-    const char *hn[CLI_MAX_HEADERS], *hv[CLI_MAX_HEADERS];
-    for (int i = 0; i < cli.nheaders; i++) {
-        hn[i] = cli.headers[i].name;
-        hv[i] = cli.headers[i].value;
-    }
+    static struct quick_model model; /* points into cli; outlives the plan */
     struct plan plan;
-    if (plan_quick(&plan, &url, &sa, salen, cli.method, hn, hv, cli.nheaders, body, body_len, err, sizeof err) != 0) {
+    if (quick_model_build(&model, &cli, err, sizeof err) != 0 ||
+        plan_compile(&model.sf, &plan, err, sizeof err) != 0) {
         fprintf(stderr, "blaster: %s\n", err);
-        free(body);
         return 1;
     }
+    void *body = NULL; /* the plan owns the body now: the free(body) below goes at the merge */
     if (tls_setup(&plan, &cli.tls, err, sizeof err) != 0) {
         fprintf(stderr, "blaster: %s\n", err);
         plan_free(&plan);
-        free(body);
         return 1;
     }
-    struct scenario *sc = (struct scenario *)plan.sc[0].src;
-    /* In-flight requests may finish after the end, but not for long. */
-    int64_t grace = cli.timeout_ns < 2000000000LL ? cli.timeout_ns : 2000000000LL;
-    sc->duration_ns = cli.duration_ns;
-    sc->graceful_stop_ns = grace;
-    sc->time_unit_ns = 1000000000LL;
-    if (cli.rate > 0) {
-        sc->executor = EXEC_CONSTANT_ARRIVAL_RATE;
-        sc->rate = cli.rate;
-        sc->pre_allocated_vus = sc->max_vus = (uint32_t)cli.connections;
-    } else {
-        sc->executor = EXEC_CONSTANT_VUS;
-        sc->vus = (uint32_t)cli.connections;
-    }
-    plan.sc[0].max_vus = (uint32_t)cli.connections;
-    plan.sc[0].poisson = cli.poisson;
-    plan.sc[0].preconnect = true; /* wrk's -c: connections kept open from the start */
-    plan.sc[0].reqs[0].timeout_ns = cli.timeout_ns;
-    plan.end_ns = cli.duration_ns + grace;
 
     struct runner_opts ro = { .threads = cli.threads, .sigfigs = cli.sigfigs, .verbose = cli.verbose };
     struct run_result res;

@@ -1,8 +1,10 @@
-/* plan — a scenario file (or a quick-mode command line) compiled into what
- * the workers run: per scenario, a flat program of operations for its VUs,
- * and every request pre-compiled as a template (DESIGN.md: "Compilation does
- * every expensive thing once"). A plan is immutable once compiled and shared
- * read-only by every worker thread. */
+/* plan — a scenario file (or quick mode's command line, as the one-scenario
+ * model blaster/quick.c builds) compiled into what the workers run: per
+ * scenario, its target, its executor settings (struct executor_config: the
+ * engine never reads the scenario model), a flat program of operations for
+ * its VUs, and every request pre-compiled as a template (DESIGN.md:
+ * "Compilation does every expensive thing once"). A plan is immutable once
+ * compiled and shared read-only by every worker thread. */
 #ifndef BLASTER_PLAN_H
 #define BLASTER_PLAN_H
 
@@ -10,6 +12,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "blaster/executor.h"
 #include "blaster/scenario.h"
 #include "blaster/template.h"
 #include "blaster/url.h"
@@ -79,7 +82,8 @@ struct plan_hls {
 
 struct plan_scenario {
     char    *name;
-    const struct scenario *src;   /* executor settings */
+    const struct scenario *src;   /* the model it was compiled from (the report's; the engine reads exec) */
+    struct executor_config exec;  /* when and how many VUs run the program (stages owned by the plan) */
     struct url url;               /* the target */
     bool     tls;                 /* https: connections go through tls/ */
     const char *server_name;      /* SNI and the name to verify: tls.server_name, else url.host */
@@ -99,20 +103,16 @@ struct plan_scenario {
     uint32_t max_vus;             /* VUs this scenario may ever have running (all workers) */
     int      max_iov;             /* iovecs the largest request needs */
     size_t   scratch_need;
-    /* quick mode */
-    bool     poisson;                 /* arrival gaps are exponential */
-    bool     preconnect;              /* every VU connects when it becomes active (wrk's -c) */
 };
 
 struct plan {
     struct plan_scenario *sc;
     int      nsc;
-    const struct scenario_file *file;  /* NULL in quick mode */
-    int64_t  end_ns;                   /* latest start_time + duration + graceful_stop */
+    const struct scenario_file *file;  /* the model compiled (quick mode: quick.c's) */
     bool     any_tls;                  /* some scenario targets https: workers need a tls_ctx */
     struct tls_config tls;             /* the file's `tls:` (paths next to the file), then flags */
     char    *tls_files_[3];            /* private: cafile, certfile, keyfile as resolved */
-    void    *priv_;                    /* private: shared bodies, quick mode's scenario */
+    void    *priv_;                    /* private: shared bodies (plan_body.c) */
 };
 
 /* Compile a loaded scenario file (which must outlive the plan: src and file
@@ -121,18 +121,6 @@ struct plan {
  * could not be compiled (an unknown variable in a template, an unreadable
  * body file, an unresolvable target). */
 int  plan_compile(const struct scenario_file *sf, struct plan *out, char *err, size_t errlen);
-
-/* Quick mode (`blaster URL`): a plan of one scenario "default" whose flow is
- * one request named "METHOD path", expecting 200..399, no captures. The URL's
- * path and the header values are literal text (no ${...} slots). body (NULL:
- * none) is referenced, never copied: it must outlive the plan. The caller
- * fills in what the command line decides: the executor settings in the
- * plan-owned scenario (struct scenario *)out->sc[0].src (zeroed but for its
- * name), sc[0].max_vus, sc[0].poisson, sc[0].reqs[0].timeout_ns (0 here) and
- * out->end_ns. 0, or -1 with *out zeroed and err set. */
-int  plan_quick(struct plan *out, const struct url *u, const struct sockaddr_storage *sa, socklen_t salen,
-                const char *method, const char *const *hnames, const char *const *hvalues, int nh,
-                const void *body, size_t body_len, char *err, size_t errlen);
 
 /* The branch a draw r in [0, pk->total) falls in: branch b takes the draws
  * from cumulative[b-1] (0 for the first) up to cumulative[b], so each is

@@ -1,6 +1,6 @@
 /* runner — run a plan on pinned worker threads, and gather what they
  * measured. The main thread starts one engine per worker, prints a progress
- * line once a second on a terminal, turns SIGINT/SIGTERM into a graceful
+ * line once a second on a terminal (blaster/progress.c), turns SIGINT/SIGTERM into a graceful
  * stop (a second signal exits at once), and after the workers end merges
  * their metrics exactly, scenario by scenario. Used by quick mode and by
  * `blaster run`. */

@@ -69,6 +69,8 @@ struct step {
     struct capture *captures;
     int            ncaptures;
     int64_t        timeout_ns;    /* 0: defaults.timeout */
+    bool           literal;       /* path, header values and a BODY_TEXT body are sent as written, no
+                                     ${...} slots; the body is referenced (quick mode's command line) */
 
     /* STEP_THINK: a fixed pause (min == max) or uniform in [min, max] */
     int64_t        think_min_ns, think_max_ns;
@@ -126,6 +128,8 @@ struct scenario {
     int64_t        graceful_stop_ns;  /* default 30s */
     int64_t        graceful_ramp_down_ns; /* ramping-vus (default 30s) */
     int64_t        pace_ns;           /* closed-model VU executors: start an iteration every pace (0: back to back) */
+    bool           poisson;           /* constant-arrival-rate: exponential gaps (quick mode's --poisson) */
+    bool           preconnect;        /* VUs connect when they become active (quick mode: wrk's -c) */
     char          *target;            /* base URL override for this scenario, or NULL */
     struct kv     *tags;
     int            ntags;

@@ -21,26 +21,26 @@
 
 #define STAGE(d, tgt) { .duration_ns = (d), .target = (tgt) }
 
-static struct scenario ramping_vus(uint32_t start, struct stage *st, int n)
+static struct executor_config ramping_vus(uint32_t start, struct executor_stage *st, int n)
 {
-    return (struct scenario){
+    return (struct executor_config){
         .executor = EXEC_RAMPING_VUS, .start_vus = start, .stages = st, .nstages = n,
         .graceful_stop_ns = 30 * S, .graceful_ramp_down_ns = 30 * S,
     };
 }
 
-static struct scenario ramping_rate(double start, int64_t tu, struct stage *st, int n)
+static struct executor_config ramping_rate(double start, int64_t tu, struct executor_stage *st, int n)
 {
-    return (struct scenario){
+    return (struct executor_config){
         .executor = EXEC_RAMPING_ARRIVAL_RATE, .start_rate = start, .time_unit_ns = tu,
         .stages = st, .nstages = n, .pre_allocated_vus = 10, .max_vus = 10,
         .graceful_stop_ns = 30 * S,
     };
 }
 
-static struct scenario constant_rate(double rate, int64_t tu, int64_t dur)
+static struct executor_config constant_rate(double rate, int64_t tu, int64_t dur)
 {
-    return (struct scenario){
+    return (struct executor_config){
         .executor = EXEC_CONSTANT_ARRIVAL_RATE, .rate = rate, .time_unit_ns = tu,
         .duration_ns = dur, .pre_allocated_vus = 10, .max_vus = 20, .graceful_stop_ns = 30 * S,
     };
@@ -50,7 +50,7 @@ static struct vu_change list[4096];
 
 /* The change list of segment i of n in list, its length cross-checked
  * with the sizing call. */
-static size_t changes(const struct scenario *s, uint32_t i, uint32_t n)
+static size_t changes(const struct executor_config *s, uint32_t i, uint32_t n)
 {
     size_t len = executor_vu_changes(s, i, n, list, NELEM(list));
     assert_true(len <= NELEM(list));
@@ -87,28 +87,28 @@ static void assert_steps(const struct vu_change *got, size_t n, const struct wan
 static void durations_and_ends(void **state)
 {
     (void)state;
-    struct stage st[] = { STAGE(30 * S, 1000), STAGE(300 * S, 1000) };
-    struct scenario r = ramping_vus(1, st, 2);
+    struct executor_stage st[] = { STAGE(30 * S, 1000), STAGE(300 * S, 1000) };
+    struct executor_config r = ramping_vus(1, st, 2);
     r.start_time_ns = 10 * S;
     assert_int_equal(executor_duration(&r), 330 * S);
     assert_int_equal(executor_end(&r), 10 * S + 330 * S + 30 * S);
 
-    struct scenario c = { .executor = EXEC_CONSTANT_VUS, .vus = 5, .duration_ns = 60 * S,
+    struct executor_config c = { .executor = EXEC_CONSTANT_VUS, .vus = 5, .duration_ns = 60 * S,
                           .graceful_stop_ns = 5 * S };
     assert_int_equal(executor_duration(&c), 60 * S);
     assert_int_equal(executor_end(&c), 65 * S);
 
-    struct scenario it = { .executor = EXEC_SHARED_ITERATIONS, .vus = 2, .iterations = 10,
+    struct executor_config it = { .executor = EXEC_SHARED_ITERATIONS, .vus = 2, .iterations = 10,
                            .max_duration_ns = 600 * S, .graceful_stop_ns = 30 * S,
                            .start_time_ns = S };
     assert_int_equal(executor_duration(&it), 600 * S);
     assert_int_equal(executor_end(&it), 631 * S);
 
-    struct scenario car = constant_rate(10, S, 5 * S);
+    struct executor_config car = constant_rate(10, S, 5 * S);
     assert_int_equal(executor_end(&car), 35 * S);
 
-    struct stage rs[] = { STAGE(10 * S, 100), STAGE(0, 5), STAGE(20 * S, 5) };
-    struct scenario rar = ramping_rate(0, S, rs, 3);
+    struct executor_stage rs[] = { STAGE(10 * S, 100), STAGE(0, 5), STAGE(20 * S, 5) };
+    struct executor_config rar = ramping_rate(0, S, rs, 3);
     rar.graceful_stop_ns = 0;
     assert_int_equal(executor_duration(&rar), 30 * S);
     assert_int_equal(executor_end(&rar), 30 * S);
@@ -120,8 +120,8 @@ static void ramping_vus_browse_example(void **state)
 {
     (void)state;
     /* DESIGN.md's browse scenario, start_vus at k6's default of 1. */
-    struct stage st[] = { STAGE(30 * S, 1000), STAGE(300 * S, 1000) };
-    struct scenario s = ramping_vus(1, st, 2);
+    struct executor_stage st[] = { STAGE(30 * S, 1000), STAGE(300 * S, 1000) };
+    struct executor_config s = ramping_vus(1, st, 2);
     static const struct { int64_t t; uint32_t v; } cases[] = {
         { 0, 1 }, { 15 * S, 500 } /* 1 + floor(15 * 999 / 30) */, { 30 * S - 1, 999 },
         { 30 * S, 1000 }, { 120 * S, 1000 }, { 330 * S - 1, 1000 }, { 330 * S, 0 }, { -1, 0 },
@@ -151,8 +151,8 @@ static void ramping_vus_down_and_jumps(void **state)
 {
     (void)state;
     /* Ramp down 10 -> 0 over 10 s: one VU leaves per second, at the second. */
-    struct stage down[] = { STAGE(10 * S, 0) };
-    struct scenario s = ramping_vus(10, down, 1);
+    struct executor_stage down[] = { STAGE(10 * S, 0) };
+    struct executor_config s = ramping_vus(10, down, 1);
     assert_int_equal(executor_vus_at(&s, 0), 10);
     assert_int_equal(executor_vus_at(&s, S - 1), 10);
     assert_int_equal(executor_vus_at(&s, S), 9);
@@ -166,7 +166,7 @@ static void ramping_vus_down_and_jumps(void **state)
 
     /* k6 corner case "going up then down straight away": a 0-duration stage
      * jumps at its start; two entries share t = 0 and the last one wins. */
-    struct stage jump[] = { STAGE(0, 5), STAGE(2 * S, 3) };
+    struct executor_stage jump[] = { STAGE(0, 5), STAGE(2 * S, 3) };
     s = ramping_vus(2, jump, 2);
     static const struct want_step want_jump[] = { { 0, 2 }, { 0, 5 }, { 1 * S, 4 }, { 2 * S, 3 }, { 2 * S, 0 } };
     assert_steps(list, changes(&s, 0, 1), want_jump, NELEM(want_jump));
@@ -174,7 +174,7 @@ static void ramping_vus_down_and_jumps(void **state)
     assert_int_equal(executor_vus_at(&s, S), 4);
 
     /* A jump in the middle, then a hold. */
-    struct stage mid[] = { STAGE(2 * S, 4), STAGE(0, 1), STAGE(3 * S, 1) };
+    struct executor_stage mid[] = { STAGE(2 * S, 4), STAGE(0, 1), STAGE(3 * S, 1) };
     s = ramping_vus(4, mid, 3);
     assert_int_equal(executor_vus_at(&s, 2 * S - 1), 4);
     assert_int_equal(executor_vus_at(&s, 2 * S), 1);
@@ -182,11 +182,11 @@ static void ramping_vus_down_and_jumps(void **state)
     assert_steps(list, changes(&s, 0, 1), want_mid, NELEM(want_mid));
 
     /* "jump up then go up again" and "more up and down" (k6). */
-    struct stage up[] = { STAGE(2 * S, 5) };
+    struct executor_stage up[] = { STAGE(2 * S, 5) };
     s = ramping_vus(3, up, 1);
     static const struct want_step want_up[] = { { 0, 3 }, { 1 * S, 4 }, { 2 * S, 5 }, { 2 * S, 0 } };
     assert_steps(list, changes(&s, 0, 1), want_up, NELEM(want_up));
-    struct stage updown[] = { STAGE(5 * S, 5), STAGE(5 * S, 0) };
+    struct executor_stage updown[] = { STAGE(5 * S, 5), STAGE(5 * S, 0) };
     s = ramping_vus(0, updown, 2);
     static const struct want_step want_ud[] = {
         { 0, 0 }, { 1 * S, 1 }, { 2 * S, 2 }, { 3 * S, 3 }, { 4 * S, 4 }, { 5 * S, 5 },
@@ -196,7 +196,7 @@ static void ramping_vus_down_and_jumps(void **state)
 }
 
 /* k6's TestRampingVUsConfigExecutionPlanExample. */
-static struct stage plan_stages[] = {
+static struct executor_stage plan_stages[] = {
     STAGE(2 * S, 6), STAGE(5 * S, 1), STAGE(4 * S, 5), STAGE(4 * S, 1),
     STAGE(3 * S, 4), STAGE(2 * S, 4), STAGE(0, 1), STAGE(3 * S, 1),
 };
@@ -210,7 +210,7 @@ static const struct want_step plan_raw[] = {
 static void ramping_vus_k6_plan_and_caps(void **state)
 {
     (void)state;
-    struct scenario s = ramping_vus(4, plan_stages, NELEM(plan_stages));
+    struct executor_config s = ramping_vus(4, plan_stages, NELEM(plan_stages));
     assert_steps(list, changes(&s, 0, 1), plan_raw, NELEM(plan_raw));
 
     static const struct { int64_t gs, grd; struct want_step want[8]; size_t n; } cases[] = {
@@ -250,8 +250,8 @@ static void ramping_vus_k6_plan_and_caps(void **state)
 
     /* Down, then a jump past the old level inside the ramp-down window: the
      * cap never dips, and follows the jump. */
-    struct stage dj[] = { STAGE(S, 2), STAGE(0, 6), STAGE(S, 6) };
-    struct scenario j = ramping_vus(4, dj, 3);
+    struct executor_stage dj[] = { STAGE(S, 2), STAGE(0, 6), STAGE(S, 6) };
+    struct executor_config j = ramping_vus(4, dj, 3);
     static const struct want_step jcaps[] = { { 0, 4 }, { 1 * S, 6 }, { 32 * S, 0 } };
     assert_steps(caps, executor_vu_caps(&j, 0, 1, caps, NELEM(caps)), jcaps, NELEM(jcaps));
 
@@ -268,12 +268,12 @@ static void ramping_vus_k6_plan_and_caps(void **state)
 static void ramping_vus_k6_segments(void **state)
 {
     (void)state;
-    struct stage st[] = {
+    struct executor_stage st[] = {
         STAGE(2 * S, 6), STAGE(5 * S, 1), STAGE(4 * S, 5), STAGE(4 * S, 1), STAGE(3 * S, 4),
         STAGE(2 * S, 4), STAGE(0, 1), STAGE(3 * S, 1), STAGE(0, 5), STAGE(3 * S, 5),
         STAGE(0, 0), STAGE(2 * S, 2), STAGE(2 * S, 0), STAGE(4 * S, 4),
     };
-    struct scenario s = ramping_vus(4, st, NELEM(st));
+    struct executor_config s = ramping_vus(4, st, NELEM(st));
     static const struct want_step whole[] = {
         { 0, 4 }, { 1 * S, 5 }, { 2 * S, 6 }, { 3 * S, 5 }, { 4 * S, 4 }, { 5 * S, 3 },
         { 6 * S, 2 }, { 7 * S, 1 }, { 8 * S, 2 }, { 9 * S, 3 }, { 10 * S, 4 }, { 11 * S, 5 },
@@ -302,7 +302,7 @@ static void ramping_vus_k6_segments(void **state)
     assert_steps(list, changes(&s, 2, 3), seg2, NELEM(seg2));
 
     /* k6 corner cases "up down up down in half / in the other half / with nothing". */
-    struct stage ud[] = { STAGE(2 * S, 2), STAGE(2 * S, 0), STAGE(2 * S, 2), STAGE(2 * S, 0) };
+    struct executor_stage ud[] = { STAGE(2 * S, 2), STAGE(2 * S, 0), STAGE(2 * S, 2), STAGE(2 * S, 0) };
     s = ramping_vus(0, ud, 4);
     static const struct want_step half0[] = { { 0, 0 }, { 1 * S, 1 }, { 4 * S, 0 }, { 5 * S, 1 }, { 8 * S, 0 } };
     static const struct want_step half1[] = { { 0, 0 }, { 2 * S, 1 }, { 3 * S, 0 }, { 6 * S, 1 }, { 7 * S, 0 } };
@@ -318,17 +318,17 @@ static void ramping_vus_k6_segments(void **state)
 static void ramping_vus_lists_match_vus_at(void **state)
 {
     (void)state;
-    struct stage a[] = { STAGE(30 * S, 1000), STAGE(300 * S, 1000) };
-    struct stage b[] = { STAGE(7 * S, 13), STAGE(0, 2), STAGE(11 * S, 40), STAGE(3 * S, 0),
+    struct executor_stage a[] = { STAGE(30 * S, 1000), STAGE(300 * S, 1000) };
+    struct executor_stage b[] = { STAGE(7 * S, 13), STAGE(0, 2), STAGE(11 * S, 40), STAGE(3 * S, 0),
                          STAGE(5 * S, 9), STAGE(1 * S, 9), STAGE(13 * S, 1) };
-    struct stage c[] = { STAGE(1 * S, 3000), STAGE(777 * MS, 17), STAGE(0, 0), STAGE(5 * S, 7) };
-    struct scenario cases[] = { ramping_vus(1, a, NELEM(a)), ramping_vus(0, b, NELEM(b)),
+    struct executor_stage c[] = { STAGE(1 * S, 3000), STAGE(777 * MS, 17), STAGE(0, 0), STAGE(5 * S, 7) };
+    struct executor_config cases[] = { ramping_vus(1, a, NELEM(a)), ramping_vus(0, b, NELEM(b)),
                                 ramping_vus(5, c, NELEM(c)) };
     static struct vu_change seg[5][8192];
     size_t nseg[5];
 
     for (size_t k = 0; k < NELEM(cases); k++) {
-        const struct scenario *s = &cases[k];
+        const struct executor_config *s = &cases[k];
         for (uint32_t n = 1; n <= 5; n++) {
             for (uint32_t i = 0; i < n; i++) {
                 nseg[i] = executor_vu_changes(s, i, n, seg[i], 8192);
@@ -382,7 +382,7 @@ static void ramping_vus_lists_match_vus_at(void **state)
 static void other_vu_executors(void **state)
 {
     (void)state;
-    struct scenario c = { .executor = EXEC_CONSTANT_VUS, .vus = 7, .duration_ns = 60 * S,
+    struct executor_config c = { .executor = EXEC_CONSTANT_VUS, .vus = 7, .duration_ns = 60 * S,
                           .graceful_stop_ns = 10 * S };
     static const struct want_step want[] = { { 0, 7 }, { 60 * S, 0 } };
     assert_steps(list, changes(&c, 0, 1), want, NELEM(want));
@@ -394,14 +394,14 @@ static void other_vu_executors(void **state)
     static const struct want_step wcaps[] = { { 0, 7 }, { 70 * S, 0 } };
     assert_steps(caps, executor_vu_caps(&c, 0, 1, caps, 4), wcaps, NELEM(wcaps));
 
-    struct scenario p = { .executor = EXEC_PER_VU_ITERATIONS, .vus = 4, .iterations = 3,
+    struct executor_config p = { .executor = EXEC_PER_VU_ITERATIONS, .vus = 4, .iterations = 3,
                           .max_duration_ns = 600 * S };
     static const struct want_step wantp[] = { { 0, 4 }, { 600 * S, 0 } };
     assert_steps(list, changes(&p, 0, 1), wantp, NELEM(wantp));
     assert_int_equal(executor_max_vus(&p, 0, 1), 4);
 
     /* Arrival-rate: no VU target, the pool is max_vus. */
-    struct scenario a = constant_rate(10, S, 5 * S);
+    struct executor_config a = constant_rate(10, S, 5 * S);
     assert_int_equal(executor_vu_changes(&a, 0, 1, list, NELEM(list)), 0);
     assert_int_equal(executor_vus_at(&a, S), 0);
     assert_int_equal(executor_max_vus(&a, 0, 1), 20);
@@ -463,7 +463,7 @@ static void constant_arrival_rate(void **state)
         { 1000, S, 1, 1, S, 1000 },                    /* a 1 ns run: just the one at 0 */
     };
     for (size_t k = 0; k < NELEM(cases); k++) {
-        struct scenario s = constant_rate(cases[k].rate, cases[k].tu, cases[k].dur);
+        struct executor_config s = constant_rate(cases[k].rate, cases[k].tu, cases[k].dur);
         struct arrivals a;
         arrivals_init(&a, &s);
         size_t n = all_arrivals(&a, times, NELEM(times));
@@ -474,7 +474,7 @@ static void constant_arrival_rate(void **state)
         }
     }
     /* No drift: 3/s for 10^7 s, the 3*10^7-th is exactly at 10^7 s. */
-    struct scenario s = constant_rate(3, S, 10000001 * S);
+    struct executor_config s = constant_rate(3, S, 10000001 * S);
     struct arrivals a;
     arrivals_init(&a, &s);
     a.next = 30000000;
@@ -484,7 +484,7 @@ static void constant_arrival_rate(void **state)
     s = constant_rate(0, S, 10 * S);
     arrivals_init(&a, &s);
     assert_int_equal(arrivals_next(&a), -1);
-    struct scenario c = { .executor = EXEC_CONSTANT_VUS, .vus = 1, .duration_ns = S };
+    struct executor_config c = { .executor = EXEC_CONSTANT_VUS, .vus = 1, .duration_ns = S };
     arrivals_init(&a, &c);
     assert_int_equal(arrivals_next(&a), -1);
 }
@@ -494,8 +494,8 @@ static void ramping_arrival_rate_k6_cal(void **state)
     (void)state;
     /* k6's TestRampingArrivalRateCal: 0 -> 1/s over 5 s, 1/s for 1 s,
      * 1 -> 0 over 5 s: areas 2.5 + 1 + 2.5 = 6 iterations. */
-    struct stage st[] = { STAGE(5 * S, 1), STAGE(1 * S, 1), STAGE(5 * S, 0) };
-    struct scenario s = ramping_rate(0, S, st, 3);
+    struct executor_stage st[] = { STAGE(5 * S, 1), STAGE(1 * S, 1), STAGE(5 * S, 0) };
+    struct executor_config s = ramping_rate(0, S, st, 3);
     static const int64_t want[] = { 3162, 4472, 5500, 6527, 7837, 11000 };   /* ms */
     /* exact: sqrt(10), sqrt(20), 5.5, 6 + 5 - sqrt(20), 6 + 5 - sqrt(10), 11 s */
     const double exact[] = { sqrt(10), sqrt(20), 5.5, 11 - sqrt(20), 11 - sqrt(10), 11 };
@@ -532,8 +532,8 @@ static void ramping_arrival_rate_shapes(void **state)
     size_t n;
 
     /* 0 -> 100/s over 10 s: 500 iterations, the first at sqrt(2 / 10) s. */
-    struct stage up[] = { STAGE(10 * S, 100) };
-    struct scenario s = ramping_rate(0, S, up, 1);
+    struct executor_stage up[] = { STAGE(10 * S, 100) };
+    struct executor_config s = ramping_rate(0, S, up, 1);
     arrivals_init(&a, &s);
     n = all_arrivals(&a, times, NELEM(times));
     assert_int_equal(n, 500);
@@ -547,7 +547,7 @@ static void ramping_arrival_rate_shapes(void **state)
 
     /* k6's own config: start 10/s, 10/s for 1 s, up to 50/s over 1 s, 50/s
      * for 1 s: 10 + 30 + 50; the constant stages are evenly spaced. */
-    struct stage k6cfg[] = { STAGE(S, 10), STAGE(S, 50), STAGE(S, 50) };
+    struct executor_stage k6cfg[] = { STAGE(S, 10), STAGE(S, 50), STAGE(S, 50) };
     s = ramping_rate(10, S, k6cfg, 3);
     arrivals_init(&a, &s);
     n = all_arrivals(&a, times, NELEM(times));
@@ -560,7 +560,7 @@ static void ramping_arrival_rate_shapes(void **state)
         assert_true(times[j] > S && times[j] <= 2 * S);
 
     /* Zero-rate stages start nothing; a 0-duration stage only sets the rate. */
-    struct stage z[] = { STAGE(2 * S, 0), STAGE(0, 10), STAGE(S, 10), STAGE(S, 0), STAGE(2 * S, 0) };
+    struct executor_stage z[] = { STAGE(2 * S, 0), STAGE(0, 10), STAGE(S, 10), STAGE(S, 0), STAGE(2 * S, 0) };
     s = ramping_rate(0, S, z, NELEM(z));
     arrivals_init(&a, &s);
     n = all_arrivals(&a, times, NELEM(times));
@@ -568,25 +568,25 @@ static void ramping_arrival_rate_shapes(void **state)
     assert_int_equal(times[0], 2 * S + 100 * MS);
     assert_int_equal(times[9], 3 * S);
     assert_int_equal(times[14], 4 * S);
-    struct stage none[] = { STAGE(5 * S, 0) };
+    struct executor_stage none[] = { STAGE(5 * S, 0) };
     s = ramping_rate(0, S, none, 1);
     arrivals_init(&a, &s);
     assert_int_equal(arrivals_next(&a), -1);
 
     /* Where k6's float64 sum loses the last one: 0 -> 66/s over 15 s is 495. */
-    struct stage k6lost[] = { STAGE(15 * S, 66) };
+    struct executor_stage k6lost[] = { STAGE(15 * S, 66) };
     s = ramping_rate(0, S, k6lost, 1);
     arrivals_init(&a, &s);
     assert_int_equal(all_arrivals(&a, times, NELEM(times)), 495);
     assert_int_equal(times[494], 15 * S);
 
     /* A fractional total: floor. 0 -> 3/s over 1 s = 1.5 -> 1. */
-    struct stage frac[] = { STAGE(S, 3) };
+    struct executor_stage frac[] = { STAGE(S, 3) };
     s = ramping_rate(0, S, frac, 1);
     arrivals_init(&a, &s);
     assert_int_equal(all_arrivals(&a, times, NELEM(times)), 1);
     /* ... and the half carries over into the next stage (k6's "cal"). */
-    struct stage carry[] = { STAGE(S, 3), STAGE(S, 3) };
+    struct executor_stage carry[] = { STAGE(S, 3), STAGE(S, 3) };
     s = ramping_rate(0, S, carry, 2);
     arrivals_init(&a, &s);
     assert_int_equal(all_arrivals(&a, times, NELEM(times)), 4);   /* 1.5 + 3 */
@@ -594,7 +594,7 @@ static void ramping_arrival_rate_shapes(void **state)
 
     /* Rates that are not whole: 0.7/s for 10 s is 7, though 0.7 * 2 * 10^10
      * is just below 1.4 * 10^10 in floating point. */
-    struct stage seven[] = { STAGE(10 * S, 0.7) };
+    struct executor_stage seven[] = { STAGE(10 * S, 0.7) };
     s = ramping_rate(0.7, S, seven, 1);
     arrivals_init(&a, &s);
     assert_int_equal(all_arrivals(&a, times, NELEM(times)), 7);
@@ -612,8 +612,8 @@ static void ramping_arrival_rate_does_not_drift(void **state)
         { 3000, 1000, 5000 * S, 5000 * S },      /* ramp down */
     };
     for (size_t k = 0; k < NELEM(cases); k++) {
-        struct stage st[] = { STAGE(cases[k].dur, cases[k].r1) };
-        struct scenario s = ramping_rate(cases[k].r0, S, st, 1);
+        struct executor_stage st[] = { STAGE(cases[k].dur, cases[k].r1) };
+        struct executor_config s = ramping_rate(cases[k].r0, S, st, 1);
         struct arrivals a;
         arrivals_init(&a, &s);
         uint64_t n = 0;
@@ -640,9 +640,9 @@ static void ramping_arrival_rate_does_not_drift(void **state)
 static void arrival_segments_partition_the_schedule(void **state)
 {
     (void)state;
-    struct stage cal[] = { STAGE(5 * S, 1), STAGE(1 * S, 1), STAGE(5 * S, 0) };
-    struct stage up[] = { STAGE(10 * S, 100), STAGE(0, 7), STAGE(3 * S, 7), STAGE(4 * S, 0) };
-    struct scenario cases[] = {
+    struct executor_stage cal[] = { STAGE(5 * S, 1), STAGE(1 * S, 1), STAGE(5 * S, 0) };
+    struct executor_stage up[] = { STAGE(10 * S, 100), STAGE(0, 7), STAGE(3 * S, 7), STAGE(4 * S, 0) };
+    struct executor_config cases[] = {
         constant_rate(10, S, 5 * S), constant_rate(7, S, 3 * S), constant_rate(1, 3 * S, 10 * S),
         ramping_rate(0, S, cal, 3), ramping_rate(0, S, up, 4), ramping_rate(0, S / 3, cal, 3),
     };
@@ -679,7 +679,7 @@ static void arrival_segments_partition_the_schedule(void **state)
 static void per_vu_iterations(void **state)
 {
     (void)state;
-    struct scenario s = { .executor = EXEC_PER_VU_ITERATIONS, .vus = 10, .iterations = 3,
+    struct executor_config s = { .executor = EXEC_PER_VU_ITERATIONS, .vus = 10, .iterations = 3,
                           .max_duration_ns = 600 * S };
     assert_int_equal(executor_per_vu_iterations(&s), 3);
     assert_true(executor_per_vu_may_start(&s, 0));
@@ -694,7 +694,7 @@ static void per_vu_iterations(void **state)
 static void shared_iterations(void **state)
 {
     (void)state;
-    struct scenario s = { .executor = EXEC_SHARED_ITERATIONS, .vus = 10, .iterations = 100,
+    struct executor_config s = { .executor = EXEC_SHARED_ITERATIONS, .vus = 10, .iterations = 100,
                           .max_duration_ns = 600 * S };
     struct shared_pool p;
     executor_shared_init(&p, &s, 0, 1);

@@ -16,7 +16,9 @@
 #include <cmocka.h>
 
 #include "test/unit/design_example.h"
+#include "blaster/cli.h"
 #include "blaster/plan.h"
+#include "blaster/quick.h"
 
 #ifndef BLASTER_VERSION
 #define BLASTER_VERSION "dev"   /* as plan.c does */
@@ -45,6 +47,18 @@ static struct scenario_file file(const char *target, struct scenario *sc, int ns
     return (struct scenario_file){.path = "mixed.yaml", .target = (char *)target,
                                   .defaults = {.timeout_ns = 60 * SEC, .discard_bodies = true},
                                   .scenarios = sc, .nscenarios = nsc};
+}
+
+/* When the test is over at the latest: the largest executor_end of the
+ * plan's scenarios (k6: start_time + duration + graceful_stop; a ramping-vus
+ * graceful ramp-down never extends it). */
+static int64_t plan_end(const struct plan *p)
+{
+    int64_t end = 0;
+    for (int i = 0; i < p->nsc; i++)
+        if (executor_end(&p->sc[i].exec) > end)
+            end = executor_end(&p->sc[i].exec);
+    return end;
 }
 
 /* Render request r with vals; NUL-terminated, malloc'ed. */
@@ -169,7 +183,7 @@ static void test_example_ops(void **state)
     assert_int_equal(plan_compile(&e.sf, &p, err, sizeof err), 0);
     assert_int_equal(p.nsc, 2);
     assert_ptr_equal(p.file, &e.sf);
-    assert_int_equal(p.end_ns, 390 * SEC); /* browse: 30s + 5m + 30s ramp-down + 30s stop */
+    assert_int_equal(plan_end(&p), 360 * SEC); /* browse: 30s + 5m + 30s stop (ramp-down within) */
 
     const struct plan_scenario *up = &p.sc[0];
     assert_string_equal(up->name, "upload");
@@ -216,6 +230,20 @@ static void test_example_ops(void **state)
     const struct plan_scenario *br = &p.sc[1];
     assert_string_equal(br->name, "browse");
     assert_int_equal(br->max_vus, 1000);
+    /* The executor's settings are the plan's own: stages copied out of the model. */
+    assert_int_equal(br->exec.executor, EXEC_RAMPING_VUS);
+    assert_int_equal(br->exec.start_vus, 1);
+    assert_int_equal(br->exec.nstages, 2);
+    assert_true(br->exec.stages != NULL && (const void *)br->exec.stages != (const void *)e.stages);
+    assert_int_equal(br->exec.stages[0].duration_ns, 30 * SEC);
+    assert_true(br->exec.stages[1].target == 1000);
+    assert_int_equal(br->exec.graceful_ramp_down_ns, 30 * SEC);
+    assert_int_equal(br->exec.graceful_stop_ns, 30 * SEC);
+    assert_int_equal(up->exec.executor, EXEC_CONSTANT_VUS);
+    assert_int_equal(up->exec.vus, 100);
+    assert_int_equal(up->exec.duration_ns, 300 * SEC);
+    assert_null(up->exec.stages);
+    assert_false(up->exec.poisson || up->exec.preconnect);
     assert_int_equal(br->nloops, 0);
     assert_int_equal(br->ncaptures, 0);
     assert_false(br->keeps_bodies);
@@ -314,7 +342,10 @@ static void test_header_capture(void **state)
     struct plan p;
     char err[512] = "";
     assert_int_equal(plan_compile(&sf, &p, err, sizeof err), 0);
-    assert_int_equal(p.end_ns, 640 * SEC);
+    assert_int_equal(plan_end(&p), 640 * SEC);
+    assert_int_equal(p.sc[0].exec.start_time_ns, 10 * SEC);
+    assert_int_equal(p.sc[0].exec.iterations, 1);
+    assert_int_equal(p.sc[0].exec.max_duration_ns, 600 * SEC);
     const struct plan_scenario *ps = &p.sc[0];
     assert_int_equal(ps->ncaptures, 2);
     assert_int_equal(ps->max_vus, 3);
@@ -392,7 +423,9 @@ static void test_bytes_body_shared(void **state)
     struct plan p;
     char err[512] = "";
     assert_int_equal(plan_compile(&sf, &p, err, sizeof err), 0);
-    assert_int_equal(p.end_ns, 3 * SEC);
+    assert_int_equal(plan_end(&p), 3 * SEC);
+    assert_true(p.sc[1].exec.rate == 10);
+    assert_int_equal(p.sc[1].exec.pre_allocated_vus, 20);
     assert_int_equal(p.sc[1].max_vus, 50);
     const struct template_request *a = &p.sc[0].reqs[0].t, *b = &p.sc[0].reqs[1].t, *c = &p.sc[1].reqs[0].t,
                                   *d = &p.sc[1].reqs[1].t;
@@ -495,7 +528,7 @@ static void test_pick_and_nesting(void **state)
     struct plan p;
     char err[512] = "";
     assert_int_equal(plan_compile(&sf, &p, err, sizeof err), 0);
-    assert_int_equal(p.end_ns, 30 * SEC);
+    assert_int_equal(plan_end(&p), 30 * SEC);
     const struct plan_scenario *ps = &p.sc[0];
     assert_int_equal(ps->max_vus, 7);
     assert_int_equal(ps->nloops, 3);
@@ -893,8 +926,8 @@ static void test_loader_design_example(void **state)
     assert_string_equal(st->reqs[3].name, "other_master");
     assert_int_equal(st->ncaptures, 1);
     assert_int_equal(st->hls[0].uri_slot, 0);
-    /* 5m + 30s graceful stop; browse 30s + 5m + 30s ramp-down + 30s stop */
-    assert_int_equal(p.end_ns, 390 * SEC);
+    /* 5m + 30s graceful stop; browse 30s + 5m + 30s stop (ramp-down within) */
+    assert_int_equal(plan_end(&p), 360 * SEC);
     plan_free(&p);
     scenario_free(&sf);
 }
@@ -938,6 +971,21 @@ static void test_loader_error_position(void **state)
 
 /* ---- quick mode ---- */
 
+/* Quick mode's command line compiled through the same plan_compile: its
+ * one-scenario model (blaster/quick.c), then the plan. */
+static struct cli quick_cli;
+static struct quick_model quick_m;
+
+static void quick_compile(int argc, char **argv, struct plan *p)
+{
+    char err[512] = "";
+    if (cli_parse(argc, argv, &quick_cli, err, sizeof err) != 0)
+        fail_msg("cli: %s", err);
+    assert_int_equal(quick_model_build(&quick_m, &quick_cli, err, sizeof err), 0);
+    if (plan_compile(&quick_m.sf, p, err, sizeof err) != 0)
+        fail_msg("plan: %s", err);
+}
+
 static void test_quick(void **state)
 {
     (void)state;
@@ -947,13 +995,14 @@ static void test_quick(void **state)
     struct sockaddr_storage sa;
     socklen_t salen;
     assert_int_equal(url_resolve(&u, &sa, &salen, err, sizeof err), 0);
-    const char *hn[] = {"X-A", "Accept"}, *hv[] = {"lit ${vu}", "text/plain"};
-    static char body[100000];
-    memset(body, 'z', sizeof body);
+    static char body[100001];
+    memset(body, 'z', sizeof body - 1);
+    char *argv[] = {"blaster", "-m", "POST", "-H", "X-A: lit ${vu}", "-H", "Accept: text/plain",
+                    "-b", body, "-c", "7", "-d", "3s", "-T", "5s", "http://127.0.0.1:8080/q?a=${x}"};
     struct plan p;
-    assert_int_equal(plan_quick(&p, &u, &sa, salen, "POST", hn, hv, 2, body, sizeof body, err, sizeof err), 0);
+    quick_compile(N(argv), argv, &p);
     assert_int_equal(p.nsc, 1);
-    assert_null(p.file);
+    assert_ptr_equal(p.file, &quick_m.sf);
     const struct plan_scenario *ps = &p.sc[0];
     assert_string_equal(ps->name, "default");
     assert_string_equal(ps->src->name, "default");
@@ -969,19 +1018,55 @@ static void test_quick(void **state)
     assert_false(expected(&ps->reqs[0], 404));
     assert_int_equal(ps->reqs[0].ncaptures, 0);
     assert_ptr_equal(ps->reqs[0].t.body, body);     /* referenced, not copied */
-    ((struct scenario *)ps->src)->executor = EXEC_CONSTANT_ARRIVAL_RATE;  /* the caller's part */
     char *s = render_head(&ps->reqs[0], &(struct template_values){.vu = 9});
     assert_string_equal(s, "POST /q?a=${x} HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: blaster/" BLASTER_VERSION "\r\n"
                            "X-A: lit ${vu}\r\nAccept: text/plain\r\nContent-Length: 100000\r\n\r\n");
     free(s);
+    /* closed model: constant-vus, one VU per connection, all preconnected;
+     * graceful stop min(timeout, 2 s); the timeout is every request's */
+    assert_int_equal(ps->exec.executor, EXEC_CONSTANT_VUS);
+    assert_int_equal(ps->exec.vus, 7);
+    assert_int_equal(ps->max_vus, 7);
+    assert_true(ps->exec.preconnect);
+    assert_false(ps->exec.poisson);
+    assert_int_equal(ps->exec.duration_ns, 3 * SEC);
+    assert_int_equal(ps->exec.graceful_stop_ns, 2 * SEC);
+    assert_int_equal(ps->reqs[0].timeout_ns, 5 * SEC);
+    assert_int_equal(plan_end(&p), 5 * SEC);
+    assert_false(p.any_tls);
+    assert_true(p.tls.resume);
     plan_free(&p);
 
-    /* no body, a bad header name */
-    assert_int_equal(plan_quick(&p, &u, &sa, salen, "GET", hn, hv, 0, NULL, 0, err, sizeof err), 0);
-    assert_int_equal(p.sc[0].reqs[0].t.body_kind, TEMPLATE_BODY_NONE);
+    /* -R: constant-arrival-rate over -c VUs, Poisson when asked; a short
+     * timeout is the graceful stop; no body, a '$' in the path stays one */
+    char *open_argv[] = {"blaster", "-R", "2k", "--poisson", "-c", "20", "-d", "4s", "-T", "500ms",
+                         "http://127.0.0.1:8080/$$x/$${y}"};
+    quick_compile(N(open_argv), open_argv, &p);
+    ps = &p.sc[0];
+    assert_int_equal(ps->exec.executor, EXEC_CONSTANT_ARRIVAL_RATE);
+    assert_true(ps->exec.rate == 2000);
+    assert_int_equal(ps->exec.time_unit_ns, SEC);
+    assert_int_equal(ps->exec.pre_allocated_vus, 20);
+    assert_int_equal(ps->exec.max_vus, 20);
+    assert_int_equal(ps->max_vus, 20);
+    assert_true(ps->exec.poisson && ps->exec.preconnect);
+    assert_int_equal(ps->exec.graceful_stop_ns, 500 * MS);
+    assert_int_equal(ps->reqs[0].timeout_ns, 500 * MS);
+    assert_int_equal(ps->reqs[0].t.body_kind, TEMPLATE_BODY_NONE);
+    assert_string_equal(ps->reqs[0].name, "GET /$$x/$${y}");
+    s = render_head(&ps->reqs[0], &(struct template_values){.vu = 1});
+    assert_non_null(strstr(s, "GET /$$x/$${y} HTTP/1.1\r\n"));
+    free(s);
     plan_free(&p);
-    const char *bad[] = {"Bad Name"};
-    assert_int_equal(plan_quick(&p, &u, &sa, salen, "GET", bad, hv, 1, NULL, 0, err, sizeof err), -1);
+
+    /* a bad header name: the template module says which */
+    char *bad_argv[] = {"blaster", "http://127.0.0.1:8080/"};
+    assert_int_equal(cli_parse(N(bad_argv), bad_argv, &quick_cli, err, sizeof err), 0);
+    assert_int_equal(quick_model_build(&quick_m, &quick_cli, err, sizeof err), 0);
+    struct kv bad = {.name = "Bad Name", .value = "v"};
+    quick_m.step.headers = &bad;
+    quick_m.step.nheaders = 1;
+    assert_int_equal(plan_compile(&quick_m.sf, &p, err, sizeof err), -1);
     assert_non_null(strstr(err, "Bad Name"));
     assert_null(p.sc);
 }
