@@ -918,6 +918,39 @@ static void stat_parse_table(void **state)
     }
 }
 
+/* One exit code for both modes: a fatal error wins, then failed or aborting thresholds. */
+static void exit_code_table(void **state)
+{
+    (void)state;
+    static const struct { struct run_outcome o; int want; } c[] = {
+        { { .fatal = false, .thresholds_failed = 0, .aborted = false }, 0 },
+        { { .fatal = false, .thresholds_failed = 1, .aborted = false }, 99 },
+        { { .fatal = false, .thresholds_failed = 3, .aborted = true }, 99 },
+        { { .fatal = false, .thresholds_failed = 0, .aborted = true }, 99 },
+        { { .fatal = true, .thresholds_failed = 0, .aborted = false }, 2 },
+        { { .fatal = true, .thresholds_failed = 2, .aborted = true }, 2 },
+    };
+    for (size_t i = 0; i < N(c); i++)
+        if (report_exit_code(&c[i].o) != c[i].want)
+            fail_msg("case %zu: exit %d, want %d", i, report_exit_code(&c[i].o), c[i].want);
+}
+
+static void thresholds_failed_counts(void **state)
+{
+    struct fixture *fx = *state;
+    add_spec(fx, "http_req_duration", "p(95)<1");
+    add_spec(fx, "http_req_duration", "p(95)<100000");
+    add_spec(fx, "http_reqs", "count<2");
+    struct report_thresholds t;
+    char err[512];
+    if (report_thresholds_compile(&fx->plan, &t, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(report_thresholds_eval(&t, &fx->in), 2);
+    assert_int_equal(report_thresholds_failed(&t), 2);
+    assert_int_equal(report_thresholds_failed(NULL), 0);
+    report_thresholds_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -939,6 +972,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(plain_run_has_no_tls, setup, teardown),
         cmocka_unit_test(md5_matches_rfc1321),
         cmocka_unit_test(stat_parse_table),
+        cmocka_unit_test(exit_code_table),
+        cmocka_unit_test_setup_teardown(thresholds_failed_counts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

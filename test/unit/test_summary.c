@@ -192,6 +192,37 @@ static void plain_has_no_tls(void **state)
     json_decref(root);
 }
 
+/* Quick mode's own metrics and header in the export: an iteration per
+ * request that reached the server, its connections as vus, and the
+ * command line's load model. */
+static void quick_export_header(void **state)
+{
+    struct fixture *fx = *state;
+    fx->q.rate = 500;
+    fx->q.poisson = true;
+    json_t *root = export_and_load(fx);
+    json_t *m = export_metric(root, "http_reqs", "counter", "default");
+    assert_true(fabs(export_value(m, "count") - 1001) < 1e-9);
+    m = export_metric(root, "iterations", "counter", "default");
+    assert_true(fabs(export_value(m, "count") - 1000) < 1e-9);
+    assert_true(fabs(export_value(m, "rate") - 100) < 1e-9);
+    m = export_metric(root, "vus", "gauge", "default");
+    assert_true(fabs(export_value(m, "value") - 10) < 1e-9);
+    assert_true(fabs(export_value(m, "max") - 10) < 1e-9);
+    m = export_metric(root, "http_req_failed", "rate", "default");
+    assert_true(fabs(export_value(m, "passes") - 1) < 1e-9);
+    assert_null(json_object_get(json_object_get(root, "metrics"), "checks"));
+    json_t *bl = json_object_get(root, "blaster");
+    assert_string_equal(json_string_value(json_object_get(bl, "url")), "https://127.0.0.1:8443/");
+    assert_string_equal(json_string_value(json_object_get(bl, "model")), "open-poisson");
+    assert_int_equal(json_integer_value(json_object_get(bl, "connections")), 10);
+    json_decref(root);
+    char *text = print_to_string(fx);
+    want_text(text, "  1 worker (defer-taskrun), 10 connections, 10s, open model at 500 req/s (poisson)\n");
+    assert_null(strstr(text, "note: closed model"));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -199,6 +230,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(tls_export, setup, teardown),
         cmocka_unit_test_setup_teardown(tls_errors_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(plain_has_no_tls, setup, teardown),
+        cmocka_unit_test_setup_teardown(quick_export_header, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
