@@ -108,7 +108,7 @@ static struct report_input report_input_of(const struct plan *plan, const struct
 /* Evaluate the thresholds (th may be NULL), print the summary, write
  * --summary-export, say on stderr what went wrong (prog: the command's name;
  * subject: what the fatal error is about, or NULL), and return the exit code. */
-static int report_and_exit(const struct report_input *in, struct report_thresholds *th, const char *export_path,
+static int report_finish(const struct report_input *in, struct report_thresholds *th, const char *export_path,
                            const char *prog, const char *subject)
 {
     char err[1024];
@@ -220,7 +220,7 @@ static int quick_mode(int argc, char **argv)
         };
         struct report_input in = report_input_of(&plan, &res);
         in.quick = &q;
-        rc = report_and_exit(&in, NULL, cli.summary_export, "blaster", cli.url);
+        rc = report_finish(&in, NULL, cli.summary_export, "blaster", cli.url);
     }
     runner_result_free(&res);
     plan_free(&plan);
@@ -293,7 +293,7 @@ static int run_mode(int argc, char **argv)
         rc = report_exit_code(&(struct run_outcome){ .fatal = true });
     } else {
         struct report_input in = report_input_of(&plan, &res);
-        rc = report_and_exit(&in, &th, cr.summary_export, "blaster run", NULL);
+        rc = report_finish(&in, &th, cr.summary_export, "blaster run", NULL);
     }
     runner_result_free(&res);
     report_thresholds_free(&th);

@@ -158,23 +158,31 @@ static void print_thresholds(FILE *f, const struct report_thresholds *t)
     free(firsts);
 }
 
+/* The requests of the selection flt (whose sums are s): duration, the
+ * expected responses' duration under it, failed, reqs. */
+static void print_requests(FILE *f, const struct report_input *in, const struct filter *flt,
+                           const struct metrics *s, const struct stats *st)
+{
+    struct filter ok = *flt;
+    ok.expected = 1;
+    run_trend(f, in, flt, "http_req_duration", NULL, false, st);
+    run_trend(f, in, &ok, "http_req_duration", "{ expected_response:true }", true, st);
+    rep_rate_line(f, 4, NAME_WIDTH, "http_req_failed", s->failed, s->reqs);
+    report_counter_line(f, 4, NAME_WIDTH, "http_reqs", (double)s->reqs, in->elapsed_s, false);
+}
+
 static void print_total(FILE *f, const struct report_input *in, const struct stats *st)
 {
     struct metrics *s = malloc(sizeof *s);
     if (!s)
         return;
     rep_reqsum(in, &filter_all, s);
-    struct filter ok = filter_all;
-    ok.expected = 1;
 
     fprintf(f, "  █ TOTAL RESULTS\n\n");
     print_checks(f, in, &filter_all, 4);
 
     fprintf(f, "    HTTP\n");
-    run_trend(f, in, &filter_all, "http_req_duration", NULL, false, st);
-    run_trend(f, in, &ok, "http_req_duration", "{ expected_response:true }", true, st);
-    rep_rate_line(f, 4, NAME_WIDTH, "http_req_failed", s->failed, s->reqs);
-    report_counter_line(f, 4, NAME_WIDTH, "http_reqs", (double)s->reqs, in->elapsed_s, false);
+    print_requests(f, in, &filter_all, s, st);
     run_trend(f, in, &filter_all, "http_req_service", NULL, false, st);
     run_trend(f, in, &filter_all, "http_req_waiting", NULL, false, st);
     run_trend(f, in, &filter_all, "http_req_connecting", NULL, false, st);
@@ -279,12 +287,7 @@ static void print_scenario(FILE *f, const struct report_input *in, int s, const 
     if (!rs)
         return;
     rep_reqsum(in, &flt, rs);
-    struct filter ok = flt;
-    ok.expected = 1;
-    run_trend(f, in, &flt, "http_req_duration", NULL, false, st);
-    run_trend(f, in, &ok, "http_req_duration", "{ expected_response:true }", true, st);
-    rep_rate_line(f, 4, NAME_WIDTH, "http_req_failed", rs->failed, rs->reqs);
-    report_counter_line(f, 4, NAME_WIDTH, "http_reqs", (double)rs->reqs, in->elapsed_s, false);
+    print_requests(f, in, &flt, rs, st);
     free(rs);
 
     const struct scenario_metrics *sm = &in->m[s];
