@@ -109,7 +109,7 @@ static struct report_input report_input_of(const struct plan *plan, const struct
  * --summary-export, say on stderr what went wrong (prog: the command's name;
  * subject: what the fatal error is about, or NULL), and return the exit code. */
 static int report_finish(const struct report_input *in, struct report_thresholds *th, const char *export_path,
-                           const char *prog, const char *subject)
+                         const char *prog, const char *subject)
 {
     char err[1024];
     struct run_outcome o = { .fatal = in->fatal != NULL, .aborted = in->aborted_by != NULL };

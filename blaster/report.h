@@ -140,7 +140,7 @@ void report_print(FILE *f, const struct report_input *in, const struct report_th
  *               sub-metric and http_req_duration{expected_response:true}, each
  *               {type, contains, values, thresholds?}; thresholds map each
  *               expression as written to {ok}. http_req_tls_handshaking and
- *               tls_handshakes only when the run did TLS (report_tls_seen) or
+ *               tls_handshakes only when the run did TLS (a handshake or a tls error) or
  *               a threshold names them;
  *   root_group  {name "", path "", id md5(""), groups [], checks [{name, path
  *               "::name", id md5(path), passes, fails}]}: a check per distinct
@@ -175,7 +175,7 @@ struct run_outcome {
  * 99 when a threshold failed or aborted the run (k6's code), else 0. */
 int  report_exit_code(const struct run_outcome *o);
 
-/* ---- k6's summary line formats ---- */
+/* ---- k6's trend statistics and ids ---- */
 
 /* A trend statistic: avg, min, med, max, count, or p(N). */
 enum report_stat_kind { RSTAT_AVG, RSTAT_MIN, RSTAT_MED, RSTAT_MAX, RSTAT_COUNT, RSTAT_P };
@@ -187,38 +187,6 @@ struct report_stat {
 
 /* Parse "avg", "min", "med", "max", "count" or "p(N)" (0 <= N <= 100). 0 or -1. */
 int    report_stat_parse(const char *s, struct report_stat *out);
-/* A statistic of h (µs samples) in ms; RSTAT_COUNT: the sample count. 0 when h is empty.
- * avg is hist_mean kept within [min, max] (bucket middles could put it outside). */
-double report_stat_value(const struct hist *h, const struct report_stat *st);
-
-/* "<indent spaces>name......: " with dots up to width columns after the indent (at least 2). */
-void report_name_line(FILE *f, int indent, int width, const char *name);
-/* A trend line: name, then "stat=value" cells (durations in k6's format), each padded
- * to the stat name's length + 10 columns but the last. */
-void report_trend_line(FILE *f, int indent, int width, const char *name, const struct hist *h,
-                       const struct report_stat *stats, int nstats);
-/* A counter line: the count ("%-9.0f" or bytes) and its rate per second of elapsed. */
-void report_counter_line(FILE *f, int indent, int width, const char *name, double count, double elapsed,
-                         bool bytes);
-
-/* Did TLS happen at all: a handshake completed (each one is also a sample of
- * http_req_tls_handshaking), or a tls error. Plain-HTTP runs print and export
- * no TLS line, as before TLS existed. */
-bool   report_tls_seen(uint64_t handshakes, uint64_t tls_errors);
-/* The tls_handshakes counter line: count, rate per second of elapsed, then
- * "(N resumed, TLSv1.3)" (the protocol left out when unknown). */
-void report_tls_line(FILE *f, int indent, int width, uint64_t handshakes, uint64_t resumed,
-                     const char *protocol, double elapsed);
-/* The export's "blaster": {"tls": ...} object, the same in both exports:
- * {handshakes, resumed, protocol, last_error}. A new reference. */
-struct json_t;
-struct json_t *report_tls_json(uint64_t handshakes, uint64_t resumed, const char *protocol, const char *reason);
-/* "<indent spaces>class: last cause: why" for each error class that counted
- * errors and has a cause: the tls class says tls_reason (what TLS reported),
- * the others strerror of their last errno. */
-void report_error_causes(FILE *f, int indent, const uint64_t errors[ERR__COUNT],
-                         const int last_errno[ERR__COUNT], const char *tls_reason);
-
 /* The MD5 of len bytes at data as 32 lower-case hex digits and a NUL (k6's group and check ids). */
 void report_md5_hex(const void *data, size_t len, char out[33]);
 

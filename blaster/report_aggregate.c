@@ -94,7 +94,7 @@ void rep_reqsum(const struct report_input *in, const struct filter *f, struct me
 
 bool rep_tls_seen(const struct metrics *s)
 {
-    return report_tls_seen(s->handshakes, s->errors[ERR_TLS]);
+    return s->handshakes > 0 || s->errors[ERR_TLS] > 0;
 }
 
 /* ---- trends -------------------------------------------------------------- */

@@ -120,7 +120,7 @@ double rep_mean_us(const struct hist *h)
     return m;
 }
 
-double report_stat_value(const struct hist *h, const struct report_stat *st)
+double rep_stat_value(const struct hist *h, const struct report_stat *st)
 {
     if (hist_count(h) == 0)
         return 0;
@@ -159,7 +159,7 @@ void rep_rpad(FILE *f, const char *s, int width)
     fprintf(f, "%*s%s", width > cols ? width - cols : 0, "", s);
 }
 
-void report_name_line(FILE *f, int indent, int width, const char *name)
+void rep_name_line(FILE *f, int indent, int width, const char *name)
 {
     char dots[64];
     int n = width - (int)strlen(name);
@@ -174,17 +174,17 @@ void report_name_line(FILE *f, int indent, int width, const char *name)
 
 void rep_fmt_stat(char *buf, size_t n, const struct hist *h, const struct report_stat *st)
 {
-    double v = report_stat_value(h, st);
+    double v = rep_stat_value(h, st);
     if (st->kind == RSTAT_COUNT)
         snprintf(buf, n, "%.0f", v);
     else
         units_fmt_duration(buf, n, v * 1e6);
 }
 
-void report_trend_line(FILE *f, int indent, int width, const char *name, const struct hist *h,
+void rep_trend_line(FILE *f, int indent, int width, const char *name, const struct hist *h,
                        const struct report_stat *stats, int nstats)
 {
-    report_name_line(f, indent, width, name);
+    rep_name_line(f, indent, width, name);
     char buf[32], cell[64];
     for (int i = 0; i < nstats; i++) {
         rep_fmt_stat(buf, sizeof buf, h, &stats[i]);
@@ -194,10 +194,10 @@ void report_trend_line(FILE *f, int indent, int width, const char *name, const s
     fputc('\n', f);
 }
 
-void report_counter_line(FILE *f, int indent, int width, const char *name, double count, double elapsed,
+void rep_counter_line(FILE *f, int indent, int width, const char *name, double count, double elapsed,
                          bool bytes)
 {
-    report_name_line(f, indent, width, name);
+    rep_name_line(f, indent, width, name);
     char a[32], b[32];
     if (bytes)
         fprintf(f, "%-9s %s/s\n", units_fmt_bytes(a, sizeof a, count),
@@ -206,21 +206,16 @@ void report_counter_line(FILE *f, int indent, int width, const char *name, doubl
         fprintf(f, "%-9.0f %.2f/s\n", count, elapsed > 0 ? count / elapsed : 0);
 }
 
-bool report_tls_seen(uint64_t handshakes, uint64_t tls_errors)
-{
-    return handshakes > 0 || tls_errors > 0;
-}
-
-void report_tls_line(FILE *f, int indent, int width, uint64_t handshakes, uint64_t resumed,
+void rep_tls_line(FILE *f, int indent, int width, uint64_t handshakes, uint64_t resumed,
                      const char *protocol, double elapsed)
 {
-    report_name_line(f, indent, width, "tls_handshakes");
+    rep_name_line(f, indent, width, "tls_handshakes");
     fprintf(f, "%-9llu %.2f/s  (%llu resumed%s%s)\n", (unsigned long long)handshakes,
             elapsed > 0 ? (double)handshakes / elapsed : 0, (unsigned long long)resumed,
             protocol && *protocol ? ", " : "", protocol && *protocol ? protocol : "");
 }
 
-void report_error_causes(FILE *f, int indent, const uint64_t errors[ERR__COUNT],
+void rep_error_causes(FILE *f, int indent, const uint64_t errors[ERR__COUNT],
                          const int last_errno[ERR__COUNT], const char *tls_reason)
 {
     for (int e = 0; e < ERR__COUNT; e++) {
@@ -256,7 +251,7 @@ void rep_seterr(char *err, size_t n, const char *fmt, ...)
 void rep_rate_line(FILE *f, int indent, int width, const char *name, uint64_t yes, uint64_t total)
 {
     char pct[32];
-    report_name_line(f, indent, width, name);
+    rep_name_line(f, indent, width, name);
     rep_fmt_pct(pct, sizeof pct, total ? (double)yes / (double)total : 0);
     rep_lpad(f, pct, 7);
     fprintf(f, " %llu out of %llu\n", (unsigned long long)yes, (unsigned long long)total);
@@ -265,7 +260,7 @@ void rep_rate_line(FILE *f, int indent, int width, const char *name, uint64_t ye
 void rep_gauge_line(FILE *f, int indent, const char *name, const struct mval *v)
 {
     char a[32], b[32], c[32];
-    report_name_line(f, indent, NAME_WIDTH, name);
+    rep_name_line(f, indent, NAME_WIDTH, name);
     fprintf(f, "%-9s min=%s max=%s\n", units_fmt_count(a, sizeof a, v->value),
             units_fmt_count(b, sizeof b, v->min), units_fmt_count(c, sizeof c, v->max));
 }
@@ -290,16 +285,16 @@ void rep_status_list(FILE *f, const struct metrics *s, bool with_errors)
 
 void rep_outcome_lines(FILE *f, int indent, const struct metrics *s)
 {
-    report_name_line(f, indent, NAME_WIDTH, "status");
+    rep_name_line(f, indent, NAME_WIDTH, "status");
     rep_status_list(f, s, false);
     fputc('\n', f);
-    report_name_line(f, indent, NAME_WIDTH, "errors");
+    rep_name_line(f, indent, NAME_WIDTH, "errors");
     for (int e = 0; e < ERR__COUNT; e++)
         fprintf(f, "%s%s=%llu", e ? " " : "", err_class_name[e], (unsigned long long)s->errors[e]);
     fputc('\n', f);
-    report_error_causes(f, indent + 2, s->errors, s->last_errno, s->tls_reason);
+    rep_error_causes(f, indent + 2, s->errors, s->last_errno, s->tls_reason);
     if (s->queued || s->interrupted) {
-        report_name_line(f, indent, NAME_WIDTH, "requests");
+        rep_name_line(f, indent, NAME_WIDTH, "requests");
         fprintf(f, "%llu waited for a free connection, %llu in flight at the end (not counted)\n",
                 (unsigned long long)s->queued, (unsigned long long)s->interrupted);
     }

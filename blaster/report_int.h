@@ -49,7 +49,9 @@ const struct metrics *rep_slot_next(struct slot_it *it, const struct plan_reques
 
 /* The counters of the selected requests, summed into s (no histograms). */
 void rep_reqsum(const struct report_input *in, const struct filter *f, struct metrics *s);
-/* Did the selection do TLS (a handshake or a tls error)? */
+/* Did the selection do TLS at all: a handshake completed (each one is also a
+ * sample of http_req_tls_handshaking), or a tls error. Plain-HTTP runs
+ * print and export no TLS line, as before TLS existed. */
 bool rep_tls_seen(const struct metrics *s);
 /* The trend d of the selection merged into out (which the caller frees);
  * an empty trend when nothing is selected. 0 or -ENOMEM. */
@@ -118,6 +120,27 @@ void rep_threshold_filter(const struct report_threshold *t, struct filter *f);
 
 /* ---- formats (report_format.c) ----------------------------------------- */
 
+/* A statistic of h (µs samples) in ms; RSTAT_COUNT: the sample count. 0 when h is empty.
+ * avg is hist_mean kept within [min, max] (bucket middles could put it outside). */
+double rep_stat_value(const struct hist *h, const struct report_stat *st);
+/* "<indent spaces>name......: " with dots up to width columns after the indent (at least 2). */
+void rep_name_line(FILE *f, int indent, int width, const char *name);
+/* A trend line: name, then "stat=value" cells (durations in k6's format), each padded
+ * to the stat name's length + 10 columns but the last. */
+void rep_trend_line(FILE *f, int indent, int width, const char *name, const struct hist *h,
+                    const struct report_stat *stats, int nstats);
+/* A counter line: the count ("%-9.0f" or bytes) and its rate per second of elapsed. */
+void rep_counter_line(FILE *f, int indent, int width, const char *name, double count, double elapsed,
+                      bool bytes);
+/* The tls_handshakes counter line: count, rate per second of elapsed, then
+ * "(N resumed, TLSv1.3)" (the protocol left out when unknown). */
+void rep_tls_line(FILE *f, int indent, int width, uint64_t handshakes, uint64_t resumed,
+                  const char *protocol, double elapsed);
+/* "<indent spaces>class: last cause: why" for each error class that counted
+ * errors and has a cause: the tls class says tls_reason (what TLS reported),
+ * the others strerror of their last errno. */
+void rep_error_causes(FILE *f, int indent, const uint64_t errors[ERR__COUNT],
+                      const int last_errno[ERR__COUNT], const char *tls_reason);
 void rep_seterr(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Columns s takes on a terminal: UTF-8 aware, "µs" is two. */
 int  rep_columns(const char *s);

@@ -13,11 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-json_t *report_tls_json(uint64_t handshakes, uint64_t resumed, const char *protocol, const char *reason)
-{
-    return json_pack("{s:I, s:I, s:s, s:s}", "handshakes", (json_int_t)handshakes, "resumed", (json_int_t)resumed,
-                     "protocol", protocol, "last_error", reason);
-}
 
 /* Numbers JSON can hold: NaN and infinities (never expected) become 0. */
 static json_t *jnum(double v)
@@ -39,7 +34,7 @@ static json_t *trend_values(const struct hist *h, const struct stats *st)
     for (int i = 0; i < st->n; i++)
         json_object_set_new(o, st->v[i].name, st->v[i].kind == RSTAT_COUNT
                                                   ? json_integer((json_int_t)hist_count(h))
-                                                  : jnum(report_stat_value(h, &st->v[i])));
+                                                  : jnum(rep_stat_value(h, &st->v[i])));
     return o;
 }
 
@@ -345,9 +340,12 @@ static void add_totals(json_t *o, const struct metrics *rs)
     json_object_set_new(o, "connects", json_integer((json_int_t)rs->connects));
 }
 
+/* "tls": {handshakes, resumed, protocol, last_error}, the same in both modes. */
 static json_t *tls_json(const struct metrics *rs)
 {
-    return report_tls_json(rs->handshakes, rs->resumed, rs->tls_protocol, rs->tls_reason);
+    return json_pack("{s:I, s:I, s:s, s:s}", "handshakes", (json_int_t)rs->handshakes,
+                     "resumed", (json_int_t)rs->resumed, "protocol", rs->tls_protocol,
+                     "last_error", rs->tls_reason);
 }
 
 static json_t *verdict_json(const struct report_input *in)

@@ -60,11 +60,11 @@ static void trend_of(FILE *f, const struct report_input *in, const struct filter
 {
     struct hist h;
     if (rep_hist_named(in, flt, metric, &h) != 0) {
-        report_name_line(f, indent, width, label);
+        rep_name_line(f, indent, width, label);
         fprintf(f, "(out of memory)\n");
         return;
     }
-    report_trend_line(f, indent, width, label, &h, st->v, st->n);
+    rep_trend_line(f, indent, width, label, &h, st->v, st->n);
     hist_free(&h);
 }
 
@@ -85,7 +85,7 @@ static void print_checks(FILE *f, const struct report_input *in, const struct fi
     uint64_t pass = 0, fail = 0;
     for (int i = 0; i < n; i++)
         pass += c[i].passes, fail += c[i].fails;
-    report_counter_line(f, indent, NAME_WIDTH, "checks_total", (double)(pass + fail), in->elapsed_s, false);
+    rep_counter_line(f, indent, NAME_WIDTH, "checks_total", (double)(pass + fail), in->elapsed_s, false);
     rep_rate_line(f, indent, NAME_WIDTH, "checks_succeeded", pass, pass + fail);
     rep_rate_line(f, indent, NAME_WIDTH, "checks_failed", fail, pass + fail);
     fputc('\n', f);
@@ -168,7 +168,7 @@ static void print_requests(FILE *f, const struct report_input *in, const struct 
     run_trend(f, in, flt, "http_req_duration", NULL, false, st);
     run_trend(f, in, &ok, "http_req_duration", "{ expected_response:true }", true, st);
     rep_rate_line(f, 4, NAME_WIDTH, "http_req_failed", s->failed, s->reqs);
-    report_counter_line(f, 4, NAME_WIDTH, "http_reqs", (double)s->reqs, in->elapsed_s, false);
+    rep_counter_line(f, 4, NAME_WIDTH, "http_reqs", (double)s->reqs, in->elapsed_s, false);
 }
 
 static void print_total(FILE *f, const struct report_input *in, const struct stats *st)
@@ -188,7 +188,7 @@ static void print_total(FILE *f, const struct report_input *in, const struct sta
     run_trend(f, in, &filter_all, "http_req_connecting", NULL, false, st);
     if (rep_tls_seen(s)) {
         run_trend(f, in, &filter_all, "http_req_tls_handshaking", NULL, false, st);
-        report_tls_line(f, 4, NAME_WIDTH, s->handshakes, s->resumed, s->tls_protocol, in->elapsed_s);
+        rep_tls_line(f, 4, NAME_WIDTH, s->handshakes, s->resumed, s->tls_protocol, in->elapsed_s);
     }
     rep_outcome_lines(f, 4, s);
     fputc('\n', f);
@@ -199,16 +199,16 @@ static void print_total(FILE *f, const struct report_input *in, const struct sta
     rep_mval_compute(in, metric_by_id(MID_VUS), &filter_all, &vus);
     rep_mval_compute(in, metric_by_id(MID_VUS_MAX), &filter_all, &vus_max);
     fprintf(f, "    EXECUTION\n");
-    report_counter_line(f, 4, NAME_WIDTH, "dropped_iterations", (double)sc.dropped, in->elapsed_s, false);
+    rep_counter_line(f, 4, NAME_WIDTH, "dropped_iterations", (double)sc.dropped, in->elapsed_s, false);
     run_trend(f, in, &filter_all, "iteration_duration", NULL, false, st);
-    report_counter_line(f, 4, NAME_WIDTH, "iterations", (double)sc.iterations, in->elapsed_s, false);
+    rep_counter_line(f, 4, NAME_WIDTH, "iterations", (double)sc.iterations, in->elapsed_s, false);
     rep_gauge_line(f, 4, "vus", &vus);
     rep_gauge_line(f, 4, "vus_max", &vus_max);
     fputc('\n', f);
 
     fprintf(f, "    NETWORK\n");
-    report_counter_line(f, 4, NAME_WIDTH, "data_received", (double)s->bytes_recv, in->elapsed_s, true);
-    report_counter_line(f, 4, NAME_WIDTH, "data_sent", (double)s->bytes_sent, in->elapsed_s, true);
+    rep_counter_line(f, 4, NAME_WIDTH, "data_received", (double)s->bytes_recv, in->elapsed_s, true);
+    rep_counter_line(f, 4, NAME_WIDTH, "data_sent", (double)s->bytes_sent, in->elapsed_s, true);
     fprintf(f, "\n\n");
     rep_mval_free(&vus);
     rep_mval_free(&vus_max);
@@ -291,14 +291,14 @@ static void print_scenario(FILE *f, const struct report_input *in, int s, const 
     free(rs);
 
     const struct scenario_metrics *sm = &in->m[s];
-    report_counter_line(f, 4, NAME_WIDTH, "dropped_iterations", (double)sm->dropped, in->elapsed_s, false);
+    rep_counter_line(f, 4, NAME_WIDTH, "dropped_iterations", (double)sm->dropped, in->elapsed_s, false);
     run_trend(f, in, &flt, "iteration_duration", NULL, false, st);
-    report_counter_line(f, 4, NAME_WIDTH, "iterations", (double)sm->iterations, in->elapsed_s, false);
+    rep_counter_line(f, 4, NAME_WIDTH, "iterations", (double)sm->iterations, in->elapsed_s, false);
     if (sm->interrupted) {
-        report_name_line(f, 4, NAME_WIDTH, "interrupted_iterations");
+        rep_name_line(f, 4, NAME_WIDTH, "interrupted_iterations");
         fprintf(f, "%llu cut by the end of the scenario\n", (unsigned long long)sm->interrupted);
     }
-    report_name_line(f, 4, NAME_WIDTH, "vus_max");
+    rep_name_line(f, 4, NAME_WIDTH, "vus_max");
     fprintf(f, "%u\n", sm->vus_max);
     fputc('\n', f);
 
@@ -331,7 +331,7 @@ static void print_verdict(FILE *f, const struct report_input *in)
 static void print_client(FILE *f, const struct report_input *in, const struct stats *st)
 {
     trend_of(f, in, &filter_all, "client_lag", "client_lag", 5, NAME_WIDTH, st);
-    report_name_line(f, 5, NAME_WIDTH, "client_cpu");
+    rep_name_line(f, 5, NAME_WIDTH, "client_cpu");
     for (int w = 0; w < in->nworkers; w++) {
         fprintf(f, "%sworker%d=%.0f%%", w ? " " : "", w, in->workers[w].busy * 100);
         if (in->workers[w].wait >= 0)
@@ -427,12 +427,12 @@ static void print_quick_metrics(FILE *f, const struct report_input *in, const st
     struct scsum sc;
     rep_scsum(in, &filter_all, &sc);
     double el = in->elapsed_s;
-    report_counter_line(f, 5, NAME_WIDTH, "data_received", (double)s->bytes_recv, el, true);
-    report_counter_line(f, 5, NAME_WIDTH, "data_sent", (double)s->bytes_sent, el, true);
-    report_counter_line(f, 5, NAME_WIDTH, "dropped_iterations", (double)sc.dropped, el, false);
+    rep_counter_line(f, 5, NAME_WIDTH, "data_received", (double)s->bytes_recv, el, true);
+    rep_counter_line(f, 5, NAME_WIDTH, "data_sent", (double)s->bytes_sent, el, true);
+    rep_counter_line(f, 5, NAME_WIDTH, "dropped_iterations", (double)sc.dropped, el, false);
     trend_of(f, in, &filter_all, "http_req_connecting", "http_req_connecting", 5, NAME_WIDTH, st);
     trend_of(f, in, &filter_all, "http_req_duration", "http_req_duration", 5, NAME_WIDTH, st);
-    report_name_line(f, 5, NAME_WIDTH, "http_req_failed");
+    rep_name_line(f, 5, NAME_WIDTH, "http_req_failed");
     fprintf(f, "%.2f%%  %llu out of %llu\n", s->reqs ? 100.0 * (double)s->failed / (double)s->reqs : 0.0,
             (unsigned long long)s->failed, (unsigned long long)s->reqs);
     trend_of(f, in, &filter_all, "http_req_service", "http_req_service", 5, NAME_WIDTH, st);
@@ -440,9 +440,9 @@ static void print_quick_metrics(FILE *f, const struct report_input *in, const st
     if (tls)
         trend_of(f, in, &filter_all, "http_req_tls_handshaking", "http_req_tls_handshaking", 5, NAME_WIDTH, st);
     trend_of(f, in, &filter_all, "http_req_waiting", "http_req_waiting", 5, NAME_WIDTH, st);
-    report_counter_line(f, 5, NAME_WIDTH, "http_reqs", (double)s->reqs, el, false);
+    rep_counter_line(f, 5, NAME_WIDTH, "http_reqs", (double)s->reqs, el, false);
     if (tls)
-        report_tls_line(f, 5, NAME_WIDTH, s->handshakes, s->resumed, s->tls_protocol, el);
+        rep_tls_line(f, 5, NAME_WIDTH, s->handshakes, s->resumed, s->tls_protocol, el);
 }
 
 static void print_quick(FILE *f, const struct report_input *in, const struct stats *st)
