@@ -41,6 +41,16 @@ static bool is_arrival(const struct executor_config *s)
 
 /* ---- durations --------------------------------------------------------- */
 
+const char *executor_kind_name(enum executor_kind k)
+{
+    static const char *const names[] = {
+        [EXEC_CONSTANT_VUS] = "constant-vus", [EXEC_RAMPING_VUS] = "ramping-vus",
+        [EXEC_CONSTANT_ARRIVAL_RATE] = "constant-arrival-rate", [EXEC_RAMPING_ARRIVAL_RATE] = "ramping-arrival-rate",
+        [EXEC_PER_VU_ITERATIONS] = "per-vu-iterations", [EXEC_SHARED_ITERATIONS] = "shared-iterations",
+    };
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : NULL;
+}
+
 int64_t executor_duration(const struct executor_config *s)
 {
     switch (s->executor) {

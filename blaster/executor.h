@@ -68,6 +68,9 @@ struct executor_config {
     bool     preconnect;    /* every VU connects when it becomes active (quick mode: wrk's -c) */
 };
 
+/* k6's name of an executor ("constant-vus"), or NULL for a value that is none. */
+const char *executor_kind_name(enum executor_kind k);
+
 /* ---- Durations --------------------------------------------------------- */
 
 /* The regular duration of a scenario (k6: the executor's duration, without

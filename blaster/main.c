@@ -10,13 +10,9 @@
  * metrics exactly; main then reports: summary, --summary-export, client
  * verdict, exit code (0 done, 1 usage error, 2 runtime error, 99 a threshold
  * failed). */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "blaster/cli.h"
 #include "blaster/plan.h"
@@ -25,7 +21,6 @@
 #include "blaster/runner.h"
 #include "blaster/scenario.h"
 #include "blaster/serve.h"
-#include "blaster/summary.h"
 #include "blaster/url.h"
 #include "tls/tls.h"
 
@@ -66,6 +61,47 @@ static int tls_setup(struct plan *p, const struct cli_tls *t, char *err, size_t 
     return 0;
 }
 
+/* ---- reporting: the same for both modes --------------------------------- */
+
+/* What the report reads of a run that ran. */
+static struct report_input report_input_of(const struct plan *plan, const struct run_result *res)
+{
+    struct report_input in = {
+        .plan = plan, .m = res->m, .elapsed_s = res->elapsed_s, .stopped = res->stopped,
+        .nworkers = res->nworkers, .workers = res->workers, .ring_mode = res->ring_mode,
+        .fatal = res->fatal[0] ? res->fatal : NULL, .aborted_by = res->aborted_by[0] ? res->aborted_by : NULL,
+    };
+    runner_verdict(res, &in.verdict);
+    return in;
+}
+
+/* Evaluate the thresholds (th may be NULL), print the summary, write
+ * --summary-export, say on stderr what went wrong (prog: the command's name;
+ * subject: what the fatal error is about, or NULL), and return the exit code. */
+static int report_finish(const struct report_input *in, struct report_thresholds *th, const char *export_path,
+                         const char *prog, const char *subject)
+{
+    char err[1024];
+    struct run_outcome o = { .fatal = in->fatal != NULL, .aborted = in->aborted_by != NULL };
+    o.thresholds_failed = report_thresholds_eval(th, in);
+    report_print(stdout, in, th);
+    fflush(stdout);
+    if (export_path && report_export(export_path, in, th, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        o.fatal = true;
+    }
+    if (in->fatal) {
+        fprintf(stderr, "%s: %s%s%s\n", prog, subject ? subject : "", subject ? " " : "", in->fatal);
+    } else if (!o.fatal) {
+        if (o.aborted)
+            fprintf(stderr, "%s: aborted by the threshold %s\n", prog, in->aborted_by);
+        if (o.thresholds_failed > 0)
+            fprintf(stderr, "%s: %d threshold%s failed\n", prog, o.thresholds_failed,
+                    o.thresholds_failed == 1 ? "" : "s");
+    }
+    return report_exit_code(&o);
+}
+
 /* Quick mode is a plan of one request, compiled from the one-scenario model
  * of the command line (blaster/quick.c says what each flag means): closed
  * model = constant-vus with one VU per connection; -R = constant-arrival-rate
@@ -95,7 +131,6 @@ static int quick_mode(int argc, char **argv)
         fprintf(stderr, "blaster: %s\n", err);
         return 1;
     }
-    void *body = NULL; /* the plan owns the body now: the free(body) below goes at the merge */
     if (tls_setup(&plan, &cli.tls, err, sizeof err) != 0) {
         fprintf(stderr, "blaster: %s\n", err);
         plan_free(&plan);
@@ -104,37 +139,22 @@ static int quick_mode(int argc, char **argv)
 
     struct runner_opts ro = { .threads = cli.threads, .sigfigs = cli.sigfigs, .verbose = cli.verbose };
     struct run_result res;
+    int rc;
     if (runner_run(&plan, &ro, &res) != 0) {
         fprintf(stderr, "blaster: %s\n", res.fatal);
-        plan_free(&plan);
-        free(body);
-        return 2;
-    }
-    struct metrics *m = &res.m[0].req[0];
-    m->dropped = res.m[0].dropped;
-    struct run_report rep = {
-        .url = cli.url, .method = cli.method, .threads = res.nworkers, .connections = cli.connections,
-        .duration_s = (double)cli.duration_ns / 1e9, .rate = cli.rate, .poisson = cli.poisson,
-        .ring_mode = res.ring_mode, .elapsed_s = res.elapsed_s, .stopped = res.stopped,
-        .latency_detail = cli.latency, .m = m, .nworkers = res.nworkers, .workers = res.workers,
-        .fatal = res.fatal[0] ? res.fatal : NULL,
-    };
-    runner_verdict(&res, &rep.verdict);
-    summary_print(stdout, &rep);
-    fflush(stdout);
-
-    int rc = 0;
-    if (cli.summary_export && summary_export(cli.summary_export, &rep, err, sizeof err) != 0) {
-        fprintf(stderr, "blaster: %s\n", err);
-        rc = 2;
-    }
-    if (res.fatal[0]) {
-        fprintf(stderr, "blaster: %s %s\n", cli.url, res.fatal);
-        rc = 2;
+        rc = report_exit_code(&(struct run_outcome){ .fatal = true });
+    } else {
+        struct report_quick q = {
+            .url = cli.url, .method = cli.method, .connections = cli.connections,
+            .duration_s = (double)cli.duration_ns / 1e9, .rate = cli.rate, .poisson = cli.poisson,
+            .latency_detail = cli.latency,
+        };
+        struct report_input in = report_input_of(&plan, &res);
+        in.quick = &q;
+        rc = report_finish(&in, NULL, cli.summary_export, "blaster", cli.url);
     }
     runner_result_free(&res);
     plan_free(&plan);
-    free(body);
     return rc;
 }
 
@@ -197,34 +217,13 @@ static int run_mode(int argc, char **argv)
             ro.check_ctx = &actx;
         }
     struct run_result res;
-    int rc = 0;
+    int rc;
     if (runner_run(&plan, &ro, &res) != 0) {
         fprintf(stderr, "blaster run: %s\n", res.fatal);
-        rc = 2;
+        rc = report_exit_code(&(struct run_outcome){ .fatal = true });
     } else {
-        struct report_input in = {
-            .plan = &plan, .m = res.m, .elapsed_s = res.elapsed_s, .stopped = res.stopped,
-            .nworkers = res.nworkers, .workers = res.workers, .ring_mode = res.ring_mode,
-            .fatal = res.fatal[0] ? res.fatal : NULL, .aborted_by = res.aborted_by[0] ? res.aborted_by : NULL,
-        };
-        runner_verdict(&res, &in.verdict);
-        int failed = report_thresholds_eval(&th, &in);
-        report_print(stdout, &in, &th);
-        fflush(stdout);
-        if (cr.summary_export && report_export(cr.summary_export, &in, &th, err, sizeof err) != 0) {
-            fprintf(stderr, "blaster run: %s\n", err);
-            rc = 2;
-        }
-        if (res.fatal[0]) {
-            fprintf(stderr, "blaster run: %s\n", res.fatal);
-            rc = 2;
-        } else if ((failed > 0 || res.aborted_by[0]) && rc == 0) {
-            if (res.aborted_by[0])
-                fprintf(stderr, "blaster run: aborted by the threshold %s\n", res.aborted_by);
-            if (failed > 0)
-                fprintf(stderr, "blaster run: %d threshold%s failed\n", failed, failed == 1 ? "" : "s");
-            rc = 99; /* k6's exit code for failed thresholds, aborting ones included */
-        }
+        struct report_input in = report_input_of(&plan, &res);
+        rc = report_finish(&in, &th, cr.summary_export, "blaster run", NULL);
     }
     runner_result_free(&res);
     report_thresholds_free(&th);

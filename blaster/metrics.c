@@ -1,9 +1,12 @@
-/* metrics — see metrics.h. */
+/* metrics — see metrics.h. Which counters sum is the metric catalog's
+ * (metric_sum_field): a new counter is merged once it is listed there. */
 #include "blaster/metrics.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "blaster/metric_catalog.h"
 
 const char *const err_class_name[ERR__COUNT] = {
     [ERR_REFUSED] = "refused", [ERR_RESET] = "reset", [ERR_TIMEOUT] = "timeout",
@@ -42,13 +45,11 @@ void metrics_free(struct metrics *m)
             hist_free(h);
 }
 
-void metrics_merge(struct metrics *dst, const struct metrics *src)
+void metrics_add_counters(struct metrics *dst, const struct metrics *src)
 {
-    struct hist *h;
-    for (int i = 0; (h = hists(dst, i)); i++)
-        hist_merge(h, hists((struct metrics *)src, i));
-    dst->reqs += src->reqs;
-    dst->failed += src->failed;
+    size_t off;
+    for (int i = 0; metric_sum_field(i, &off); i++)
+        *(uint64_t *)((char *)dst + off) += *(const uint64_t *)((const char *)src + off);
     for (int i = 0; i < METRICS_MAX_STATUS; i++)
         dst->status[i] += src->status[i];
     for (int i = 0; i < ERR__COUNT; i++) {
@@ -56,20 +57,18 @@ void metrics_merge(struct metrics *dst, const struct metrics *src)
         if (src->last_errno[i])
             dst->last_errno[i] = src->last_errno[i];
     }
-    dst->bytes_sent += src->bytes_sent;
-    dst->bytes_recv += src->bytes_recv;
-    dst->dropped += src->dropped;
-    dst->queued += src->queued;
-    dst->interrupted += src->interrupted;
-    dst->connects += src->connects;
-    dst->handshakes += src->handshakes;
-    dst->resumed += src->resumed;
     if (src->tls_protocol[0])
         memcpy(dst->tls_protocol, src->tls_protocol, sizeof dst->tls_protocol);
     if (src->tls_reason[0])
         memcpy(dst->tls_reason, src->tls_reason, sizeof dst->tls_reason);
-    dst->checks_pass += src->checks_pass;
-    dst->checks_fail += src->checks_fail;
+}
+
+void metrics_merge(struct metrics *dst, const struct metrics *src)
+{
+    struct hist *h;
+    for (int i = 0; (h = hists(dst, i)); i++)
+        hist_merge(h, hists((struct metrics *)src, i));
+    metrics_add_counters(dst, src);
 }
 
 int scenario_metrics_init(struct scenario_metrics *m, int nreq, int sigfigs)

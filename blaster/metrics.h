@@ -84,6 +84,10 @@ int  metrics_init(struct metrics *m, int sigfigs);
 void metrics_free(struct metrics *m);
 /* dst += src, exactly. */
 void metrics_merge(struct metrics *dst, const struct metrics *src);
+/* dst += src for everything but the histograms (which dst may not have):
+ * the counters the metric catalog sums, status codes, error classes and the
+ * last errno, TLS protocol and reason seen. What a selection of requests sums to. */
+void metrics_add_counters(struct metrics *dst, const struct metrics *src);
 
 static inline void metrics_error(struct metrics *m, enum err_class e, int err)
 {

@@ -119,7 +119,7 @@ static int scenario_target(struct cc *c, int idx)
     bool done = false;
     for (int j = 0; j < idx && !done; j++) {
         const struct plan_scenario *o = &c->p->sc[j];
-        const char *ot = o->src->target ? o->src->target : c->sf->target;
+        const char *ot = c->sf->scenarios[j].target ? c->sf->scenarios[j].target : c->sf->target;
         if (ot && strcmp(ot, target) == 0) {
             ps->addr = o->addr;
             ps->addrlen = o->addrlen;
@@ -145,7 +145,6 @@ static int compile_scenario(struct cc *c, int idx)
 {
     const struct scenario *s = c->s;
     struct plan_scenario *ps = c->ps;
-    ps->src = s;
     ps->name = plan_strdup(s->name ? s->name : "default");
     if (!ps->name) {
         plan_errf(c, s->pos, "out of memory");

@@ -82,7 +82,6 @@ struct plan_hls {
 
 struct plan_scenario {
     char    *name;
-    const struct scenario *src;   /* the model it was compiled from (the report's; the engine reads exec) */
     struct executor_config exec;  /* when and how many VUs run the program (stages owned by the plan) */
     struct url url;               /* the target */
     bool     tls;                 /* https: connections go through tls/ */

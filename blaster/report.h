@@ -1,10 +1,14 @@
-/* report — the end-of-test report of a scenario run: the file's thresholds
- * compiled against the plan and evaluated on the merged metrics, the text
- * summary in k6's layout (THRESHOLDS, TOTAL RESULTS, a section per scenario
- * with its per-step table, then blaster's client verdict), and the JSON
- * shaped like the `data` object of k6's handleSummary (--summary-export), so
- * that what users wrote for k6 (jq one-liners, k6-html-reporter, CI gates)
- * reads it unchanged.
+/* report — the end-of-test report of a run, one pipeline for both modes
+ * (`blaster run FILE` and quick mode `blaster URL`, whose plan is a
+ * one-scenario plan and whose header and shorter layout are report_quick):
+ * the file's thresholds compiled against the plan and evaluated on the
+ * merged metrics, the text summary in k6's layout (THRESHOLDS, TOTAL
+ * RESULTS, a section per scenario with its per-step table, then blaster's
+ * client verdict), the JSON shaped like the `data` object of k6's
+ * handleSummary (--summary-export), so that what users wrote for k6 (jq
+ * one-liners, k6-html-reporter, CI gates) reads it unchanged, and the exit
+ * code. Which metrics exist, their types and where their samples live is
+ * the metric catalog's (metric_catalog.h).
  *
  * Every value comes from the per-request metrics of the plan's scenarios
  * (struct scenario_metrics, already merged over workers by the caller):
@@ -32,9 +36,19 @@
 #include "blaster/hist.h"
 #include "blaster/metrics.h"
 #include "blaster/plan.h"
-#include "blaster/summary.h"
 #include "blaster/threshold.h"
 #include "blaster/verdict.h"
+
+/* Quick mode's header and layout: the command line's load. */
+struct report_quick {
+    const char *url;
+    const char *method;
+    int         connections;
+    double      duration_s;      /* as asked */
+    double      rate;            /* 0: closed model */
+    bool        poisson;
+    bool        latency_detail;  /* --latency: percentile tables */
+};
 
 /* What one run produced, as the report reads it. Nothing is copied: every
  * pointer must stay valid while the report functions run. */
@@ -49,6 +63,7 @@ struct report_input {
     struct verdict verdict;               /* the client verdict */
     const char *ring_mode;                /* io_uring setup mode, or NULL */
     const char *fatal;                    /* why the run could not go on, or NULL */
+    const struct report_quick *quick;     /* quick mode's header and layout; NULL: a scenario file's */
 };
 
 /* One threshold of the file, compiled. */
@@ -95,6 +110,8 @@ struct report_thresholds {
  * 0, or -1 with *out empty (n == 0, v == NULL) and err set. */
 int  report_thresholds_compile(const struct plan *p, struct report_thresholds *out, char *err, size_t errlen);
 void report_thresholds_free(struct report_thresholds *t);
+/* How many of t (evaluated) failed; 0 for NULL. */
+int  report_thresholds_failed(const struct report_thresholds *t);
 
 /* Evaluate every threshold of t on in's metrics with k6's end-of-run
  * semantics (threshold_eval): sets ok, has_observed, observed. Returns how
@@ -111,10 +128,11 @@ int  report_thresholds_abort_due(struct report_thresholds *t, const struct repor
                                  int64_t elapsed_ns, char *by, size_t bylen);
 
 /* The text summary (k6's end-of-test layout, plus blaster's additions: the
- * per-step tables, status codes, error classes, the client verdict). t: the
- * evaluated thresholds, or NULL. Trend lines show the file's
- * summary_trend_stats (k6's default avg min med max p(90) p(95) when it has
- * none), and always p(99) and p(99.9). */
+ * per-step tables, status codes, error classes, the client verdict; with
+ * in->quick, quick mode's header and shorter layout). t: the evaluated
+ * thresholds, or NULL. Trend lines show the file's summary_trend_stats (k6's
+ * default avg min med max p(90) p(95) when it has none), and always p(99)
+ * and p(99.9). */
 void report_print(FILE *f, const struct report_input *in, const struct report_thresholds *t);
 
 /* Write the handleSummary-shaped JSON to path:
@@ -122,7 +140,7 @@ void report_print(FILE *f, const struct report_input *in, const struct report_th
  *               sub-metric and http_req_duration{expected_response:true}, each
  *               {type, contains, values, thresholds?}; thresholds map each
  *               expression as written to {ok}. http_req_tls_handshaking and
- *               tls_handshakes only when the run did TLS (report_tls_seen) or
+ *               tls_handshakes only when the run did TLS (a handshake or a tls error) or
  *               a threshold names them;
  *   root_group  {name "", path "", id md5(""), groups [], checks [{name, path
  *               "::name", id md5(path), passes, fails}]}: a check per distinct
@@ -136,12 +154,28 @@ void report_print(FILE *f, const struct report_input *in, const struct report_th
  *               protocol, last_error} (only when the run did TLS), stopped,
  *               aborted_by, thresholds_failed, verdict {status, reasons,
  *               workers}, error.
+ * With in->quick: quick mode's metrics (http_reqs, iterations, data, the
+ * trends, http_req_failed, vus = the connections) and "blaster" {version,
+ * url, method, threads, connections, rate, duration_s, model, ring_mode,
+ * status_codes, errors, queued, interrupted, connects, stopped, verdict,
+ * tls, error}.
  * t: the evaluated thresholds, or NULL. 0, or -1 with err naming the file
  * and why. */
 int  report_export(const char *path, const struct report_input *in, const struct report_thresholds *t,
                    char *err, size_t errlen);
 
-/* ---- k6's summary line formats, shared with summary.c (quick mode) ---- */
+/* How a run ended, for its exit code. */
+struct run_outcome {
+    bool fatal;              /* it could not start, a worker gave up, or the report could not be written */
+    int  thresholds_failed;
+    bool aborted;            /* a threshold with abortOnFail stopped it */
+};
+
+/* The exit code of a run, the same for both modes: 2 on a fatal error, else
+ * 99 when a threshold failed or aborted the run (k6's code), else 0. */
+int  report_exit_code(const struct run_outcome *o);
+
+/* ---- k6's trend statistics and ids ---- */
 
 /* A trend statistic: avg, min, med, max, count, or p(N). */
 enum report_stat_kind { RSTAT_AVG, RSTAT_MIN, RSTAT_MED, RSTAT_MAX, RSTAT_COUNT, RSTAT_P };
@@ -153,38 +187,6 @@ struct report_stat {
 
 /* Parse "avg", "min", "med", "max", "count" or "p(N)" (0 <= N <= 100). 0 or -1. */
 int    report_stat_parse(const char *s, struct report_stat *out);
-/* A statistic of h (µs samples) in ms; RSTAT_COUNT: the sample count. 0 when h is empty.
- * avg is hist_mean kept within [min, max] (bucket middles could put it outside). */
-double report_stat_value(const struct hist *h, const struct report_stat *st);
-
-/* "<indent spaces>name......: " with dots up to width columns after the indent (at least 2). */
-void report_name_line(FILE *f, int indent, int width, const char *name);
-/* A trend line: name, then "stat=value" cells (durations in k6's format), each padded
- * to the stat name's length + 10 columns but the last. */
-void report_trend_line(FILE *f, int indent, int width, const char *name, const struct hist *h,
-                       const struct report_stat *stats, int nstats);
-/* A counter line: the count ("%-9.0f" or bytes) and its rate per second of elapsed. */
-void report_counter_line(FILE *f, int indent, int width, const char *name, double count, double elapsed,
-                         bool bytes);
-
-/* Did TLS happen at all: a handshake completed (each one is also a sample of
- * http_req_tls_handshaking), or a tls error. Plain-HTTP runs print and export
- * no TLS line, as before TLS existed. */
-bool   report_tls_seen(uint64_t handshakes, uint64_t tls_errors);
-/* The tls_handshakes counter line: count, rate per second of elapsed, then
- * "(N resumed, TLSv1.3)" (the protocol left out when unknown). */
-void report_tls_line(FILE *f, int indent, int width, uint64_t handshakes, uint64_t resumed,
-                     const char *protocol, double elapsed);
-/* The export's "blaster": {"tls": ...} object, the same in both exports:
- * {handshakes, resumed, protocol, last_error}. A new reference. */
-struct json_t;
-struct json_t *report_tls_json(uint64_t handshakes, uint64_t resumed, const char *protocol, const char *reason);
-/* "<indent spaces>class: last cause: why" for each error class that counted
- * errors and has a cause: the tls class says tls_reason (what TLS reported),
- * the others strerror of their last errno. */
-void report_error_causes(FILE *f, int indent, const uint64_t errors[ERR__COUNT],
-                         const int last_errno[ERR__COUNT], const char *tls_reason);
-
 /* The MD5 of len bytes at data as 32 lower-case hex digits and a NUL (k6's group and check ids). */
 void report_md5_hex(const void *data, size_t len, char out[33]);
 

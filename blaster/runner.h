@@ -11,7 +11,7 @@
 
 #include "blaster/engine.h"
 #include "blaster/plan.h"
-#include "blaster/summary.h"
+#include "blaster/verdict.h"
 
 /* Asked every check_period_ns with the workers' metrics merged so far
  * (abortOnFail thresholds): return true, with `by` saying why, to stop the

@@ -1,8 +1,9 @@
 /* threshold — see threshold.h. Hand-written scanners, no allocation: every
  * error message names the text the user wrote and what would have been
  * accepted instead. */
-#include "blaster/suggest.h"
 #include "blaster/threshold.h"
+
+#include "blaster/suggest.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,86 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- known metrics ---------------------------------------------------- */
-
-static const struct { const char *name; enum metric_type type; } known_metrics[] = {
-    { "http_reqs",                METRIC_COUNTER },
-    { "http_req_duration",        METRIC_TREND   },
-    { "http_req_failed",          METRIC_RATE    },
-    { "http_req_connecting",      METRIC_TREND   },
-    { "http_req_tls_handshaking", METRIC_TREND   },
-    { "http_req_waiting",         METRIC_TREND   },
-    { "http_req_sending",         METRIC_TREND   },
-    { "http_req_receiving",       METRIC_TREND   },
-    { "http_req_blocked",         METRIC_TREND   },
-    { "http_req_service",         METRIC_TREND   },
-    { "iterations",               METRIC_COUNTER },
-    { "iteration_duration",       METRIC_TREND   },
-    { "dropped_iterations",       METRIC_COUNTER },
-    { "data_sent",                METRIC_COUNTER },
-    { "data_received",            METRIC_COUNTER },
-    { "vus",                      METRIC_GAUGE   },
-    { "vus_max",                  METRIC_GAUGE   },
-    { "checks",                   METRIC_RATE    },
-    { "client_lag",               METRIC_TREND   },
-    { "tls_handshakes",           METRIC_COUNTER },  /* blaster's: TLS handshakes completed */
-};
-#define NKNOWN (sizeof known_metrics / sizeof known_metrics[0])
-
-const char *metric_type_name(enum metric_type t)
-{
-    switch (t) {
-    case METRIC_COUNTER: return "counter";
-    case METRIC_GAUGE:   return "gauge";
-    case METRIC_RATE:    return "rate";
-    case METRIC_TREND:   return "trend";
-    }
-    return "?";
-}
-
-int metric_type_of(const char *name, enum metric_type *type)
-{
-    if (!name)
-        return -1;
-    for (size_t i = 0; i < NKNOWN; i++) {
-        if (strcmp(name, known_metrics[i].name) == 0) {
-            *type = known_metrics[i].type;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-
-const char *metric_name_at(int i)
-{
-    return i >= 0 && (size_t)i < NKNOWN ? known_metrics[i].name : NULL;
-}
-
-const char *metric_suggest(const char *name)
-{
-    if (!name || !*name)
-        return NULL;
-    const char *best = NULL;
-    int bestd = 1000;
-    for (size_t i = 0; i < NKNOWN; i++) {
-        int d = suggest_distance(name, known_metrics[i].name);
-        if (d < bestd) {
-            bestd = d;
-            best = known_metrics[i].name;
-        }
-    }
-    /* A third of the name, at least 1, at most 4 edits: "vu" -> "vus" yes,
-     * "foo" -> "vus" no. */
-    int len = (int)strlen(name);
-    int allowed = len / 3;
-    if (allowed < 1)
-        allowed = 1;
-    if (allowed > 4)
-        allowed = 4;
-    return bestd <= allowed ? best : NULL;
-}
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -476,28 +397,48 @@ static void agg_hint(const char *w, size_t wl, char *hint, size_t n)
     }
 }
 
-int threshold_parse(const char *expr, const char *metric, enum metric_type type,
-                    struct threshold *out, char *err, size_t errlen)
+/* "p(N)" with p at the '(' : the percentile, 0 < N <= 100. Advances *pp
+ * past the ')' and the blanks after. */
+static int parse_percentile(const char *src, const char *p, const char **pp, struct threshold *out,
+                            char *err, size_t errlen)
 {
-    memset(out, 0, sizeof *out);
-    if (!expr)
-        expr = "";
-    const char *b = expr, *e = expr + strlen(expr);
-    trim(&b, &e);
-    if (b == e) {
-        seterr(err, errlen, "empty threshold expression%s%s (expected e.g. 'p(95)<500')",
-               metric ? " on " : "", metric ? metric : "");
+    const char *q = skip_ws(p + 1);
+    const char *ne = scan_number(q, false);
+    if (ne == q) {
+        const char *close = strchr(q, ')');
+        if (*q == ')')
+            seterr(err, errlen, "'%s': p() needs a percentile (expected p(N), e.g. p(95))", src);
+        else if (close)
+            seterr(err, errlen, "'%s': malformed percentile 'p(%.*s)' (expected a number, e.g. p(95))",
+                   src, (int)(close - q), q);
+        else
+            seterr(err, errlen, "'%s': unclosed 'p(' (expected p(N), e.g. p(95))", src);
         return -1;
     }
-    if (copy_span(out->source, sizeof out->source, b, e) < 0) {
-        seterr(err, errlen, "'%.*s...': threshold expression too long (at most %zu characters)",
-               20, b, sizeof out->source - 1);
+    const char *r = skip_ws(ne);
+    if (*r != ')') {
+        if (strchr(r, ')'))
+            seterr(err, errlen, "'%s': malformed percentile: unexpected '%.*s' in p(...) "
+                   "(expected a number, e.g. p(99.9))", src, (int)(strchr(r, ')') - r), r);
+        else
+            seterr(err, errlen, "'%s': unclosed 'p(' (expected p(N), e.g. p(95))", src);
         return -1;
     }
-    const char *src = out->source;    /* the trimmed text: every message quotes it */
-    const char *p = src;
+    if (to_double(q, ne, &out->p) < 0 || !(out->p > 0 && out->p <= 100)) {
+        seterr(err, errlen, "'%s': percentile %.*s is out of range (expected p(N) with 0 < N <= 100)",
+               src, (int)(ne - q), q);
+        return -1;
+    }
+    out->agg = TH_P;
+    *pp = skip_ws(r + 1);
+    return 0;
+}
 
-    /* Aggregation: a word ([A-Za-z0-9_.]), then for "p" a parenthesised number. */
+/* The aggregation at *pp: a word ([A-Za-z0-9_.]), then for "p" a
+ * parenthesised number. Advances *pp past it and the blanks after. */
+static int parse_agg(const char *src, const char **pp, struct threshold *out, char *err, size_t errlen)
+{
+    const char *p = *pp;
     const char *wb = p;
     while (isalnum((unsigned char)*p) || *p == '_' || *p == '.')
         p++;
@@ -512,77 +453,50 @@ int threshold_parse(const char *expr, const char *metric, enum metric_type type,
         return -1;
     }
     p = skip_ws(p);
-    bool known = false;
-    if (wl == 1 && *wb == 'p' && *p == '(') {
-        const char *q = skip_ws(p + 1);
-        const char *ne = scan_number(q, false);
-        if (ne == q) {
-            const char *close = strchr(q, ')');
-            if (*q == ')')
-                seterr(err, errlen, "'%s': p() needs a percentile (expected p(N), e.g. p(95))", src);
-            else if (close)
-                seterr(err, errlen, "'%s': malformed percentile 'p(%.*s)' (expected a number, e.g. p(95))",
-                       src, (int)(close - q), q);
-            else
-                seterr(err, errlen, "'%s': unclosed 'p(' (expected p(N), e.g. p(95))", src);
-            return -1;
-        }
-        const char *r = skip_ws(ne);
-        if (*r != ')') {
-            if (strchr(r, ')'))
-                seterr(err, errlen, "'%s': malformed percentile: unexpected '%.*s' in p(...) "
-                       "(expected a number, e.g. p(99.9))", src, (int)(strchr(r, ')') - r), r);
-            else
-                seterr(err, errlen, "'%s': unclosed 'p(' (expected p(N), e.g. p(95))", src);
-            return -1;
-        }
-        if (to_double(q, ne, &out->p) < 0 || !(out->p > 0 && out->p <= 100)) {
-            seterr(err, errlen, "'%s': percentile %.*s is out of range (expected p(N) with 0 < N <= 100)",
-                   src, (int)(ne - q), q);
-            return -1;
-        }
-        out->agg = TH_P;
-        known = true;
-        p = skip_ws(r + 1);
-    } else {
-        for (size_t i = 0; i < NAGG; i++) {
-            if (strlen(agg_words[i].word) == wl && memcmp(agg_words[i].word, wb, wl) == 0) {
-                out->agg = agg_words[i].agg;
-                known = true;
-                break;
+    if (wl == 1 && *wb == 'p' && *p == '(')
+        return parse_percentile(src, p, pp, out, err, errlen);
+    for (size_t i = 0; i < NAGG; i++) {
+        if (strlen(agg_words[i].word) == wl && memcmp(agg_words[i].word, wb, wl) == 0) {
+            if (*p == '(') {
+                seterr(err, errlen, "'%s': '%.*s' takes no argument (only p(N) does)", src, (int)wl, wb);
+                return -1;
             }
-        }
-        if (known && *p == '(') {
-            seterr(err, errlen, "'%s': '%.*s' takes no argument (only p(N) does)", src, (int)wl, wb);
-            return -1;
+            out->agg = agg_words[i].agg;
+            *pp = p;
+            return 0;
         }
     }
-    if (!known) {
-        char hint[40];
-        agg_hint(wb, wl, hint, sizeof hint);
-        if (hint[0])
-            seterr(err, errlen, "'%s': unknown aggregation '%.*s' (did you mean '%s'?)", src, (int)wl, wb, hint);
-        else
-            seterr(err, errlen, "'%s': unknown aggregation '%.*s' (expected avg, min, max, med, p(N), "
-                   "rate, count or value)", src, (int)wl, wb);
-        return -1;
-    }
+    char hint[40];
+    agg_hint(wb, wl, hint, sizeof hint);
+    if (hint[0])
+        seterr(err, errlen, "'%s': unknown aggregation '%.*s' (did you mean '%s'?)", src, (int)wl, wb, hint);
+    else
+        seterr(err, errlen, "'%s': unknown aggregation '%.*s' (expected avg, min, max, med, p(N), "
+               "rate, count or value)", src, (int)wl, wb);
+    return -1;
+}
 
-    /* Operator. Longest match first; "===" is k6's synonym of "==". */
+/* The comparison operator at *pp, longest match first; "===" is k6's
+ * synonym of "==". Advances *pp past it and the blanks after; *opstart and
+ * *oplen say where it was written, for the limit's messages. */
+static int parse_op(const char *src, const char **pp, struct threshold *out, const char **opstart,
+                    size_t *oplen, char *err, size_t errlen)
+{
     static const struct { const char *tok; enum th_op op; } ops[] = {
         { "<=", TH_LE }, { ">=", TH_GE }, { "===", TH_EQ }, { "==", TH_EQ }, { "!=", TH_NE },
         { "<", TH_LT },  { ">", TH_GT },
     };
-    size_t oplen = 0;
+    const char *p = *pp;
+    *oplen = 0;
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         size_t l = strlen(ops[i].tok);
         if (strncmp(p, ops[i].tok, l) == 0) {
             out->op = ops[i].op;
-            oplen = l;
+            *oplen = l;
             break;
         }
     }
-    if (oplen == 0) {
+    if (*oplen == 0) {
         if (p[0] == '=' && p[1] == '<')
             seterr(err, errlen, "'%s': '=<' is not an operator (did you mean '<='?)", src);
         else if (p[0] == '=' && p[1] == '>')
@@ -596,18 +510,24 @@ int threshold_parse(const char *expr, const char *metric, enum metric_type type,
                    "(expected <, <=, >, >=, == or !=)", src, p);
         return -1;
     }
-    const char *opstart = p;
-    p = skip_ws(p + oplen);
+    *opstart = p;
+    p = skip_ws(p + *oplen);
     if (op_char(*p)) {
         const char *oe = p;
         while (op_char(*oe))
             oe++;
         seterr(err, errlen, "'%s': '%.*s' is not an operator (expected <, <=, >, >=, == or !=)",
-               src, (int)(oe - opstart), opstart);
+               src, (int)(oe - *opstart), *opstart);
         return -1;
     }
+    *pp = p;
+    return 0;
+}
 
-    /* Limit. */
+/* The limit at p, a unitless number, and nothing after it. */
+static int parse_limit(const char *src, const char *p, const char *opstart, size_t oplen, struct threshold *out,
+                       char *err, size_t errlen)
+{
     const char *ne = scan_number(p, true);
     if (ne == p) {
         if (*p == '\0')
@@ -632,7 +552,33 @@ int threshold_parse(const char *expr, const char *metric, enum metric_type type,
         seterr(err, errlen, "'%s': unexpected '%s' after %.*s%s", src, rest, (int)(ne - p), p, why);
         return -1;
     }
+    return 0;
+}
 
+int threshold_parse(const char *expr, const char *metric, enum metric_type type,
+                    struct threshold *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (!expr)
+        expr = "";
+    const char *b = expr, *e = expr + strlen(expr);
+    trim(&b, &e);
+    if (b == e) {
+        seterr(err, errlen, "empty threshold expression%s%s (expected e.g. 'p(95)<500')",
+               metric ? " on " : "", metric ? metric : "");
+        return -1;
+    }
+    if (copy_span(out->source, sizeof out->source, b, e) < 0) {
+        seterr(err, errlen, "'%.*s...': threshold expression too long (at most %zu characters)",
+               20, b, sizeof out->source - 1);
+        return -1;
+    }
+    const char *src = out->source;    /* the trimmed text: every message quotes it */
+    const char *p = src, *opstart;
+    size_t oplen;
+    if (parse_agg(src, &p, out, err, errlen) != 0 || parse_op(src, &p, out, &opstart, &oplen, err, errlen) != 0 ||
+        parse_limit(src, p, opstart, oplen, out, err, errlen) != 0)
+        return -1;
     if (!agg_fits(out->agg, type)) {
         seterr(err, errlen, "'%s'%s%s: %s", src, metric ? " on " : "", metric ? metric : "",
                type_takes(type));

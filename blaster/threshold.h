@@ -10,7 +10,7 @@
  *
  * The key is a metric reference (a name and an optional tag filter, parsed by
  * metric_ref_parse); each string is one expression (threshold_parse), checked
- * against the metric's type (metric_type_of). Thresholds are unitless, as in
+ * against the metric's type (metric_type_of, from the metric catalog). Thresholds are unitless, as in
  * k6: time trends are in milliseconds, rates are fractions in 0..1.
  *
  * Everything here is pure: no allocation, no I/O, no clock. The caller owns
@@ -22,24 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_RATE, METRIC_TREND };
-
-/* "counter", "gauge", "rate", "trend" (for messages and JSON "type" fields). */
-const char *metric_type_name(enum metric_type t);
-
-/* The type of a built-in metric: k6's names plus blaster's own
- * (http_req_service, client_lag). 0 and *type set, or -1 if the name is not
- * a known metric (type untouched). Names are case-sensitive, like k6's. */
-int metric_type_of(const char *name, enum metric_type *type);
-
-/* The i-th known metric name (0-based, k6's first), or NULL past the last:
- * for listing them in messages. */
-const char *metric_name_at(int i);
-
-/* The known metric name closest to name (a typo: "http_req_durations",
- * "http_req_fail"), or NULL when none is close enough to be a likely intent.
- * For "unknown metric 'x' (did you mean 'y'?)" messages. */
-const char *metric_suggest(const char *name);
+#include "blaster/metric_catalog.h"
 
 #define METRIC_REF_MAX_FILTERS 4
 

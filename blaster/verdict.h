@@ -15,6 +15,12 @@
 #define VERDICT_LAG_MIN_SAMPLES 200 /* below this, p99 is the maximum of a few: no verdict on lag */
 #define VERDICT_MAX_REASONS  8
 
+/* What a worker's CPU did during the run (the verdict's evidence). */
+struct worker_report {
+    double busy;   /* fraction of the run on CPU */
+    double wait;   /* fraction of the run waiting for a CPU, < 0 unknown */
+};
+
 struct verdict_input {
     int    nworkers;
     const double *busy;   /* per worker, fraction of wall time on CPU */

@@ -1,5 +1,5 @@
-/* export_json.h — for the tests of the two summaries (report.c's and
- * summary.c's): write a JSON export to a temporary file through the caller's
+/* export_json.h — for the tests of the report in both modes (test_report.c:
+ * scenario files, test_summary.c: quick mode): write a JSON export to a temporary file through the caller's
  * function, load it back, and look up a metric in k6's handleSummary shape;
  * and check the printed text for a line. */
 #ifndef TEST_EXPORT_JSON_H
@@ -52,7 +52,7 @@ static inline double export_value(json_t *m, const char *k)
     return json_number_value(v);
 }
 
-/* The "blaster": {"errors": {"tls": N}, "tls": {...}} part, as report_tls_json makes it. */
+/* The "blaster": {"errors": {"tls": N}, "tls": {...}} part, the same in both modes. */
 static inline void export_check_tls(json_t *root, long tls_errors, long handshakes, long resumed,
                                     const char *protocol, const char *reason)
 {

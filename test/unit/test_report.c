@@ -37,7 +37,6 @@
 
 struct fixture {
     struct scenario_file sf;
-    struct scenario src[2];
     struct plan_request reqs_upload[2], reqs_browse[1];
     struct plan_scenario sc[2];
     struct plan plan;
@@ -75,15 +74,13 @@ static struct fixture *fixture_new(void)
 {
     struct fixture *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    fx->src[0] = (struct scenario){ .name = "upload", .executor = EXEC_CONSTANT_VUS, .vus = 10 };
-    fx->src[1] = (struct scenario){ .name = "browse", .executor = EXEC_CONSTANT_ARRIVAL_RATE, .rate = 10 };
     fx->reqs_upload[0] = (struct plan_request){ .name = "upload_initiate", .method = "POST", .has_expect = true,
                                                 .check_name = "upload_initiate: status in [200, 201]", .metric = 0 };
     fx->reqs_upload[1] = (struct plan_request){ .name = "upload_chunk", .method = "POST", .metric = 1 };
     fx->reqs_browse[0] = (struct plan_request){ .name = "browse_search", .method = "GET", .has_expect = true,
                                                 .check_name = "browse_search: status is 200", .metric = 0 };
-    fx->sc[0] = (struct plan_scenario){ .name = "upload", .src = &fx->src[0], .reqs = fx->reqs_upload, .nreqs = 2 };
-    fx->sc[1] = (struct plan_scenario){ .name = "browse", .src = &fx->src[1], .reqs = fx->reqs_browse, .nreqs = 1 };
+    fx->sc[0] = (struct plan_scenario){ .name = "upload", .exec = { .executor = EXEC_CONSTANT_VUS, .vus = 10 }, .reqs = fx->reqs_upload, .nreqs = 2 };
+    fx->sc[1] = (struct plan_scenario){ .name = "browse", .exec = { .executor = EXEC_CONSTANT_ARRIVAL_RATE, .rate = 10 }, .reqs = fx->reqs_browse, .nreqs = 1 };
     fx->sf.path = "mixed.yaml";
     fx->sf.thresholds = fx->specs;
     fx->plan = (struct plan){ .sc = fx->sc, .nsc = 2, .file = &fx->sf };
@@ -918,6 +915,39 @@ static void stat_parse_table(void **state)
     }
 }
 
+/* One exit code for both modes: a fatal error wins, then failed or aborting thresholds. */
+static void exit_code_table(void **state)
+{
+    (void)state;
+    static const struct { struct run_outcome o; int want; } c[] = {
+        { { .fatal = false, .thresholds_failed = 0, .aborted = false }, 0 },
+        { { .fatal = false, .thresholds_failed = 1, .aborted = false }, 99 },
+        { { .fatal = false, .thresholds_failed = 3, .aborted = true }, 99 },
+        { { .fatal = false, .thresholds_failed = 0, .aborted = true }, 99 },
+        { { .fatal = true, .thresholds_failed = 0, .aborted = false }, 2 },
+        { { .fatal = true, .thresholds_failed = 2, .aborted = true }, 2 },
+    };
+    for (size_t i = 0; i < N(c); i++)
+        if (report_exit_code(&c[i].o) != c[i].want)
+            fail_msg("case %zu: exit %d, want %d", i, report_exit_code(&c[i].o), c[i].want);
+}
+
+static void thresholds_failed_counts(void **state)
+{
+    struct fixture *fx = *state;
+    add_spec(fx, "http_req_duration", "p(95)<1");
+    add_spec(fx, "http_req_duration", "p(95)<100000");
+    add_spec(fx, "http_reqs", "count<2");
+    struct report_thresholds t;
+    char err[512];
+    if (report_thresholds_compile(&fx->plan, &t, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(report_thresholds_eval(&t, &fx->in), 2);
+    assert_int_equal(report_thresholds_failed(&t), 2);
+    assert_int_equal(report_thresholds_failed(NULL), 0);
+    report_thresholds_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -939,6 +969,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(plain_run_has_no_tls, setup, teardown),
         cmocka_unit_test(md5_matches_rfc1321),
         cmocka_unit_test(stat_parse_table),
+        cmocka_unit_test(exit_code_table),
+        cmocka_unit_test_setup_teardown(thresholds_failed_counts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

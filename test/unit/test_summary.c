@@ -1,5 +1,6 @@
-/* Quick mode's summary (`blaster URL`) and its --summary-export JSON, on
- * metrics filled by hand: a run over TLS shows http_req_tls_handshaking,
+/* Quick mode's summary (`blaster URL`) and its --summary-export JSON, made
+ * by the report (report_print, report_export with report_input.quick) on a
+ * one-request plan like plan_quick's and metrics filled by hand: a run over TLS shows http_req_tls_handshaking,
  * tls_handshakes (count, rate, resumed, protocol) and the tls error's reason;
  * a plain-HTTP run shows none of it, in the text or the JSON. */
 #include <setjmp.h>
@@ -17,7 +18,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "blaster/summary.h"
+#include "blaster/report.h"
 #include "test/unit/export_json.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -27,8 +28,13 @@
 
 struct fixture {
     struct metrics m;
+    struct scenario_metrics sm;
+    struct plan_request rq;
+    struct plan_scenario ps;
+    struct plan plan;
     struct worker_report workers[1];
-    struct run_report r;
+    struct report_quick q;
+    struct report_input r;
 };
 
 /* 1000 responses of 1..100 ms (200), 10 s, one connection refused. */
@@ -51,9 +57,15 @@ static int setup(void **state)
     hist_record(&fx->m.connecting, 150);
     metrics_error(&fx->m, ERR_REFUSED, ECONNREFUSED);
     fx->workers[0] = (struct worker_report){ 0.25, -1 };
-    fx->r = (struct run_report){ .url = "https://127.0.0.1:8443/", .method = "GET", .threads = 1,
-                                 .connections = 10, .duration_s = 10, .ring_mode = "defer-taskrun",
-                                 .elapsed_s = 10, .m = &fx->m, .nworkers = 1, .workers = fx->workers };
+    fx->rq = (struct plan_request){ .name = "GET /", .method = "GET", .metric = 0 };
+    fx->ps = (struct plan_scenario){ .name = "default", .reqs = &fx->rq, .nreqs = 1 };
+    fx->plan = (struct plan){ .sc = &fx->ps, .nsc = 1 };
+    fx->sm = (struct scenario_metrics){ .req = &fx->m, .nreq = 1 };
+    assert_int_equal(hist_init(&fx->sm.iteration_duration, 1, 3600LL * 1000 * 1000, 3), 0);
+    fx->q = (struct report_quick){ .url = "https://127.0.0.1:8443/", .method = "GET", .connections = 10,
+                                   .duration_s = 10 };
+    fx->r = (struct report_input){ .plan = &fx->plan, .m = &fx->sm, .ring_mode = "defer-taskrun",
+                                   .elapsed_s = 10, .nworkers = 1, .workers = fx->workers, .quick = &fx->q };
     *state = fx;
     return 0;
 }
@@ -62,6 +74,7 @@ static int teardown(void **state)
 {
     struct fixture *fx = *state;
     metrics_free(&fx->m);
+    hist_free(&fx->sm.iteration_duration);
     free(fx);
     return 0;
 }
@@ -85,7 +98,7 @@ static char *print_to_string(struct fixture *fx)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     assert_non_null(f);
-    summary_print(f, &fx->r);
+    report_print(f, &fx->r, NULL);
     fclose(f);
     return buf;
 }
@@ -93,7 +106,7 @@ static char *print_to_string(struct fixture *fx)
 
 static int write_summary(const char *path, void *ctx, char *err, size_t errlen)
 {
-    return summary_export(path, &((struct fixture *)ctx)->r, err, errlen);
+    return report_export(path, &((struct fixture *)ctx)->r, NULL, err, errlen);
 }
 
 static json_t *export_and_load(struct fixture *fx)
@@ -179,6 +192,37 @@ static void plain_has_no_tls(void **state)
     json_decref(root);
 }
 
+/* Quick mode's own metrics and header in the export: an iteration per
+ * request that reached the server, its connections as vus, and the
+ * command line's load model. */
+static void quick_export_header(void **state)
+{
+    struct fixture *fx = *state;
+    fx->q.rate = 500;
+    fx->q.poisson = true;
+    json_t *root = export_and_load(fx);
+    json_t *m = export_metric(root, "http_reqs", "counter", "default");
+    assert_true(fabs(export_value(m, "count") - 1001) < 1e-9);
+    m = export_metric(root, "iterations", "counter", "default");
+    assert_true(fabs(export_value(m, "count") - 1000) < 1e-9);
+    assert_true(fabs(export_value(m, "rate") - 100) < 1e-9);
+    m = export_metric(root, "vus", "gauge", "default");
+    assert_true(fabs(export_value(m, "value") - 10) < 1e-9);
+    assert_true(fabs(export_value(m, "max") - 10) < 1e-9);
+    m = export_metric(root, "http_req_failed", "rate", "default");
+    assert_true(fabs(export_value(m, "passes") - 1) < 1e-9);
+    assert_null(json_object_get(json_object_get(root, "metrics"), "checks"));
+    json_t *bl = json_object_get(root, "blaster");
+    assert_string_equal(json_string_value(json_object_get(bl, "url")), "https://127.0.0.1:8443/");
+    assert_string_equal(json_string_value(json_object_get(bl, "model")), "open-poisson");
+    assert_int_equal(json_integer_value(json_object_get(bl, "connections")), 10);
+    json_decref(root);
+    char *text = print_to_string(fx);
+    want_text(text, "  1 worker (defer-taskrun), 10 connections, 10s, open model at 500 req/s (poisson)\n");
+    assert_null(strstr(text, "note: closed model"));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +230,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(tls_export, setup, teardown),
         cmocka_unit_test_setup_teardown(tls_errors_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(plain_has_no_tls, setup, teardown),
+        cmocka_unit_test_setup_teardown(quick_export_header, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
