@@ -136,16 +136,33 @@ struct plain {
     struct stream_pool pool;
     struct stream      s;
     struct iovec       win[8];
+    struct message     m;          /* the message to send */
 };
 
 static void plain_open(struct plain *c, int wincap)
 {
+    memset(c, 0, sizeof *c);
     assert_int_equal(stream_pool_init(&c->pool, &fake_ring, NULL), 0);
     stream_init(&c->s, c->win, wincap);
     assert_int_equal(stream_open(&c->pool, &c->s, NULL, NULL), 0);
     assert_true(stream_ready(&c->s));
     assert_false(stream_holds_state(&c->s));
     assert_false(stream_cuts_pieces(&c->s));
+}
+
+/* A plain stream with a message of pieces lens[0..n) to send. */
+static void plain_start(struct plain *c, const size_t *lens, int n, int wincap)
+{
+    plain_open(c, wincap);
+    message_make(&c->m, lens, n);
+    stream_message(&c->s, c->m.iov, c->m.n, c->m.total);
+}
+
+static void plain_end(struct plain *c)
+{
+    message_free(&c->m);
+    stream_pool_free(&c->pool);
+    wire_reset(NULL);
 }
 
 static void test_plain_whole_quiet(void **state)
@@ -155,10 +172,7 @@ static void test_plain_whole_quiet(void **state)
     static const struct { const size_t *lens; int n; } cases[] = { { one, 1 }, { three, 3 } };
     for (size_t c = 0; c < N(cases); c++) {
         struct plain p;
-        struct message m;
-        plain_open(&p, 8);
-        message_make(&m, cases[c].lens, cases[c].n);
-        stream_message(&p.s, m.iov, m.n, m.total);
+        plain_start(&p, cases[c].lens, cases[c].n, 8);
         assert_false(stream_begun(&p.s));
         assert_int_equal(stream_push(&p.pool, &p.s, 7, 9, SIZE_MAX, true), 0);
 
@@ -170,25 +184,23 @@ static void test_plain_whole_quiet(void **state)
         assert_int_equal(x->gen, 9);
         assert_true(x->quiet);
         /* One iovec: a plain send; more: one sendmsg of the caller's own iovecs. */
-        assert_int_equal(x->msg, m.n > 1);
+        assert_int_equal(x->msg, p.m.n > 1);
         if (x->msg)
-            assert_int_equal(x->niov, (size_t)m.n);
-        assert_ptr_equal(x->first, m.iov[0].iov_base); /* not copied */
-        assert_int_equal(x->len, m.total);
-        assert_memory_equal(x->bytes, m.all, m.total);
+            assert_int_equal(x->niov, (size_t)p.m.n);
+        assert_ptr_equal(x->first, p.m.iov[0].iov_base); /* not copied */
+        assert_int_equal(x->len, p.m.total);
+        assert_memory_equal(x->bytes, p.m.all, p.m.total);
 
         /* Quiet: nothing in flight, every byte counted at once. */
         assert_false(stream_sending(&p.s));
         assert_true(stream_begun(&p.s));
         assert_false(stream_unsent(&p.s));
-        assert_int_equal(stream_wire_out(&p.s), m.total);
+        assert_int_equal(stream_wire_out(&p.s), p.m.total);
         assert_int_equal(stream_wire_out(&p.s), 0);
         /* The message is all out: a push sends nothing more. */
         assert_int_equal(stream_push(&p.pool, &p.s, 7, 9, SIZE_MAX, true), 0);
         assert_null(next_sent());
-        message_free(&m);
-        stream_pool_free(&p.pool);
-        wire_reset(NULL);
+        plain_end(&p);
     }
 }
 
@@ -198,26 +210,22 @@ static void test_plain_whole_reported(void **state)
     (void)state;
     static const size_t lens[] = { 100, 5000 };
     struct plain p;
-    struct message m;
-    plain_open(&p, 8);
-    message_make(&m, lens, 2);
-    stream_message(&p.s, m.iov, m.n, m.total);
+    plain_start(&p, lens, 2, 8);
     assert_int_equal(stream_push(&p.pool, &p.s, 3, 1, SIZE_MAX, false), 0);
     struct sent *x = next_sent();
     assert_non_null(x);
     assert_false(x->quiet);
     assert_true(x->msg);
-    assert_int_equal(x->len, m.total);
+    assert_int_equal(x->len, p.m.total);
     assert_true(stream_sending(&p.s));
     assert_int_equal(stream_wire_out(&p.s), 0); /* counted when the kernel says so */
     /* One send in flight at most: a second push waits. */
     assert_int_equal(stream_push(&p.pool, &p.s, 3, 1, SIZE_MAX, false), 0);
     assert_null(next_sent());
-    assert_int_equal(stream_sent(&p.s, (int)m.total), STREAM_DONE);
+    assert_int_equal(stream_sent(&p.s, (int)p.m.total), STREAM_DONE);
     assert_false(stream_sending(&p.s));
-    assert_int_equal(stream_wire_out(&p.s), m.total);
-    message_free(&m);
-    stream_pool_free(&p.pool);
+    assert_int_equal(stream_wire_out(&p.s), p.m.total);
+    plain_end(&p);
 }
 
 /* Push and complete the message in pieces until STREAM_DONE; every window
@@ -226,11 +234,8 @@ static void test_plain_whole_reported(void **state)
 static void send_in_pieces(const size_t *lens, int n, size_t piece, int wincap)
 {
     struct plain p;
-    struct message m;
-    plain_open(&p, wincap);
-    message_make(&m, lens, n);
-    stream_message(&p.s, m.iov, m.n, m.total);
-    uint8_t *got = malloc(m.total);
+    plain_start(&p, lens, n, wincap);
+    uint8_t *got = malloc(p.m.total);
     assert_non_null(got);
     size_t off = 0;
     for (int round = 0;; round++) {
@@ -246,10 +251,10 @@ static void send_in_pieces(const size_t *lens, int n, size_t piece, int wincap)
         assert_int_equal(x->gen, 5);
         assert_true(x->len > 0 && x->len <= piece);
         assert_true(x->niov <= (size_t)wincap);
-        size_t want = m.total - off < piece ? m.total - off : piece;
-        if (wincap >= m.n)
+        size_t want = p.m.total - off < piece ? p.m.total - off : piece;
+        if (wincap >= p.m.n)
             assert_int_equal(x->len, want);
-        assert_true(off + x->len <= m.total);
+        assert_true(off + x->len <= p.m.total);
         memcpy(got + off, x->bytes, x->len);
         off += x->len;
         assert_true(stream_sending(&p.s));
@@ -259,7 +264,7 @@ static void send_in_pieces(const size_t *lens, int n, size_t piece, int wincap)
         assert_int_equal(stream_wire_out(&p.s), 0);
         int rc = stream_sent(&p.s, (int)x->len);
         assert_int_equal(stream_wire_out(&p.s), x->len);
-        if (off < m.total) {
+        if (off < p.m.total) {
             assert_int_equal(rc, STREAM_AGAIN);
             continue;
         }
@@ -267,11 +272,9 @@ static void send_in_pieces(const size_t *lens, int n, size_t piece, int wincap)
         break;
     }
     assert_false(stream_unsent(&p.s));
-    assert_memory_equal(got, m.all, m.total);
+    assert_memory_equal(got, p.m.all, p.m.total);
     free(got);
-    message_free(&m);
-    stream_pool_free(&p.pool);
-    wire_reset(NULL);
+    plain_end(&p);
 }
 
 static void test_plain_pieces(void **state)
@@ -302,10 +305,7 @@ static void test_plain_short_send(void **state)
     static const size_t pieces[] = { SIZE_MAX, 512 };
     for (size_t c = 0; c < N(pieces); c++) {
         struct plain p;
-        struct message m;
-        plain_open(&p, 8);
-        message_make(&m, lens, 3);
-        stream_message(&p.s, m.iov, m.n, m.total);
+        plain_start(&p, lens, 3, 8);
         assert_int_equal(stream_push(&p.pool, &p.s, 4, 4, pieces[c], false), 0);
         struct sent *x = next_sent();
         assert_non_null(x);
@@ -317,15 +317,15 @@ static void test_plain_short_send(void **state)
         assert_int_equal(stream_push(&p.pool, &p.s, 4, 4, pieces[c], false), 0);
         x = next_sent();
         assert_non_null(x);
-        size_t want = m.total - res < pieces[c] ? m.total - res : pieces[c];
+        size_t want = p.m.total - res < pieces[c] ? p.m.total - res : pieces[c];
         assert_int_equal(x->len, want);
-        assert_memory_equal(x->bytes, m.all + res, want);
+        assert_memory_equal(x->bytes, p.m.all + res, want);
         /* Then the rest, whole (a big piece) or piece by piece. */
         size_t off = res;
         for (;;) {
             off += x->len;
             int rc = stream_sent(&p.s, (int)x->len);
-            if (off == m.total) {
+            if (off == p.m.total) {
                 assert_int_equal(rc, STREAM_DONE);
                 break;
             }
@@ -333,11 +333,9 @@ static void test_plain_short_send(void **state)
             assert_int_equal(stream_push(&p.pool, &p.s, 4, 4, pieces[c], false), 0);
             x = next_sent();
             assert_non_null(x);
-            assert_memory_equal(x->bytes, m.all + off, x->len);
+            assert_memory_equal(x->bytes, p.m.all + off, x->len);
         }
-        message_free(&m);
-        stream_pool_free(&p.pool);
-        wire_reset(NULL);
+        plain_end(&p);
     }
 }
 
@@ -350,28 +348,20 @@ static void test_plain_send_error(void **state)
     static const int results[] = { -104, -32, 0 };
     for (size_t c = 0; c < N(results); c++) {
         struct plain p;
-        struct message m;
-        plain_open(&p, 8);
-        message_make(&m, lens, 2);
-        stream_message(&p.s, m.iov, m.n, m.total);
+        plain_start(&p, lens, 2, 8);
         assert_int_equal(stream_push(&p.pool, &p.s, 1, 1, 16, false), 0);
         assert_non_null(next_sent());
         assert_int_equal(stream_sent(&p.s, results[c]), STREAM_ERROR);
         assert_false(stream_sending(&p.s));
         assert_int_equal(stream_wire_out(&p.s), 0);
-        message_free(&m);
-        stream_pool_free(&p.pool);
+        plain_end(&p);
     }
     struct plain p;
-    struct message m;
-    plain_open(&p, 8);
-    message_make(&m, lens, 2);
-    stream_message(&p.s, m.iov, m.n, m.total);
+    plain_start(&p, lens, 2, 8);
     assert_int_equal(stream_push(&p.pool, &p.s, 1, 1, SIZE_MAX, true), 0);
-    assert_int_equal(stream_wire_out(&p.s), m.total);
+    assert_int_equal(stream_wire_out(&p.s), p.m.total);
     assert_int_equal(stream_sent(&p.s, -32), STREAM_ERROR);
-    message_free(&m);
-    stream_pool_free(&p.pool);
+    plain_end(&p);
 }
 
 /* Received bytes are read where the ring put them, once; dropped ones never. */
@@ -398,7 +388,7 @@ static void test_plain_read(void **state)
     stream_closed(&p.pool, &p.s, 1, 1);
     assert_int_equal(p.pool.ngraves, 0);
     assert_false(stream_reap(&p.pool, 1, 1));
-    stream_pool_free(&p.pool);
+    plain_end(&p);
 }
 
 /* --- TLS: a client and a server stream wired to each other --------------------- */
