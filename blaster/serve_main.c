@@ -10,8 +10,6 @@
  *   blaster serve --tls --cert c.pem --key k.pem    the same over TLS (tls/tls.h) */
 #include "blaster/serve.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,21 +23,6 @@
 #include "ring/ring.h"
 #include "ring/worker.h"
 #include "tls/tls.h"
-
-/* "127.0.0.1:8080" or "[::1]:8080". */
-static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-        snprintf(buf, len, "[%s]:%u", host, ntohs(a->sin6_port));
-    } else {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-        snprintf(buf, len, "%s:%u", host, ntohs(a->sin_port));
-    }
-}
 
 /* Direct descriptors are bounded by the soft fd limit: take the hard one. */
 static void fd_limit_raise(void)
@@ -83,7 +66,7 @@ static int listeners_open(const struct serve_opts *o, int *fds, int n, int *nfds
         fds[i] = ring_listen((struct sockaddr *)addr, o->addrlen, 4096);
         if (fds[i] < 0) {
             char text[64];
-            addr_text(addr, text, sizeof text);
+            serve_addr_text(addr, text, sizeof text);
             fprintf(stderr, "blaster serve: cannot listen on %s: %s\n", text, strerror(-fds[i]));
             return -1;
         }
@@ -139,7 +122,7 @@ static int serve_run(struct server *s, struct worker *ws, int nw, const int *fds
     int rc = workers_check(ws, nw, false);
     if (!rc) {
         char text[64];
-        addr_text(addr, text, sizeof text);
+        serve_addr_text(addr, text, sizeof text);
         fprintf(stderr, "blaster serve: listening on %s://%s (%d thread%s, %s)\n",
                 o->tls ? "https" : "http", text, nw, nw == 1 ? "" : "s", workers_mode(ws));
         rc = stop_wait(ws, nw, &sigs, o->exit_after_ns);

@@ -1,6 +1,7 @@
 /* serve_opts — `blaster serve`'s command line: the flags, their values and
  * the rules between them (--tls needs --cert and --key, --hls-segments needs
- * --app demo...), and the usage and help text. Owns nothing at run time:
+ * --app demo...), the usage and help text, and the listening address's text
+ * (the inverse of --listen's parsing). Owns nothing at run time:
  * serve_main.c acts on the struct serve_opts made here. */
 #include "blaster/serve_opts.h"
 
@@ -114,6 +115,20 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *l
         return 0;
     }
     return -1;
+}
+
+void serve_addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+        snprintf(buf, len, "[%s]:%u", host, ntohs(a->sin6_port));
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+        snprintf(buf, len, "%s:%u", host, ntohs(a->sin_port));
+    }
 }
 
 static int parse_fraction(const char *s, double *f)

@@ -1,6 +1,7 @@
 /* serve_opts — the command line of `blaster serve`: what it accepts
- * (struct serve_opts), how it is parsed and checked, and its usage and help
- * text. Pure: no sockets, no threads; serve_main.c acts on the result. */
+ * (struct serve_opts), how it is parsed and checked, its usage and help text,
+ * and an address's text as --listen takes it. Pure: no sockets, no threads;
+ * serve_main.c acts on the result. */
 #ifndef BLASTER_SERVE_OPTS_H
 #define BLASTER_SERVE_OPTS_H
 
@@ -33,6 +34,9 @@ struct serve_opts {
 /* Fills *o from argv[1..argc-1] (argv[0] is "serve"), defaults first.
  * Returns 0, or -1 with err saying which flag and value were wrong. */
 int serve_opts_parse(int argc, char **argv, struct serve_opts *o, char *err, size_t errlen);
+
+/* "127.0.0.1:8080" or "[::1]:8080": an address as --listen takes it. */
+void serve_addr_text(const struct sockaddr_storage *ss, char *buf, size_t len);
 
 /* Printed after a usage error (serve_usage) and for --help (both). */
 extern const char serve_usage[];
