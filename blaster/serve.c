@@ -1,10 +1,7 @@
-/* serve — `blaster serve`, the built-in HTTP/1.1 test target.
- *
- *   blaster serve                                   200 "hello, world\n" on 127.0.0.1:8080
- *   blaster serve --body-size 1MiB --delay 20ms     big bodies from a slow backend
- *   blaster serve --stall 1s@10s --reset-rate 0.01  a 1 s freeze every 10 s, 1% resets
- *   blaster serve --app demo                        the example API (blaster/demo_app.h)
- *   blaster serve --tls --cert c.pem --key k.pem    the same over TLS (tls/tls.h)
+/* serve — the workers of `blaster serve`, the built-in HTTP/1.1 test target:
+ * connections, requests, responses going out, faults, TLS. The command line
+ * (serve_opts.c), the responses (serve_render.c) and the main thread
+ * (serve_main.c) are elsewhere; serve_int.h is what they share.
  *
  * One worker thread per CPU, each with its own ring, its own listening socket
  * (SO_REUSEPORT spreads the connections), a multishot accept into the ring's
@@ -18,7 +15,7 @@
  * (feed) → respond() picks its response, route() first and the faults after,
  * and appends it to the connection's queue → flush() sends the queue's head
  * when it is due: now, after --delay, or at the end of a stall. Every response
- * is rendered once at start, so a send only points at it.
+ * is rendered once at start (serve_render.c), so a send only points at it.
  *
  * Why a queue: requests are parsed as soon as they arrive (the provided buffer
  * goes back to the kernel when the handler returns), but a connection has at
@@ -38,20 +35,13 @@
  * worker's one stats buffer; a connection that finds it busy (another
  * connection's send in flight) retries a millisecond later.
  *
- * With --tls a connection also holds a struct tls_conn (NULL on plain ones, so
- * that plain HTTP pays a pointer test and nothing else). wolfSSL never sees the
- * socket: received ciphertext goes to tls_feed and tls_read's plaintext to
- * feed(); a response is not sent from its rendering but encrypted from it by
- * tls_write into the connection's TLS output buffer, one buffer at a time, and
- * each buffer's ciphertext is the connection's one send in flight. */
-#include "blaster/serve.h"
-
-#include <arpa/inet.h>
+ * Every connection's bytes go through its struct stream (stream.h, the load
+ * engine's connection code too): plain, or with --tls through tls/, so the
+ * code here never asks which. A response is handed to the stream as iovecs
+ * pointing into its rendering: sent from there (plain), or encrypted from
+ * there a few records at a time (TLS); either way one send is in flight. */
 #include <errno.h>
-#include <math.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,22 +52,16 @@
 
 #include "blaster/demo_app.h"
 #include "blaster/http.h"
+#include "blaster/serve_int.h"
 #include "blaster/stream.h"
-#include "blaster/units.h"
 #include "ring/ring.h"
 #include "ring/worker.h"
 #include "tls/tls.h"
 
-#define MAX_WORKERS    1024
 #define MAX_CONNS      20000   /* per worker; past that run more workers (DESIGN.md) */
-#define MAX_BODY       (1ULL << 30)
 #define QRUNS          32      /* runs of pending responses per connection (power of 2):
                                   any mix of responses to 32 pipelined requests fits */
-#define REPS           16      /* copies of a small response rendered back to back */
-#define CONTIG_MAX     65536   /* responses up to this are one buffer; bigger ones are
-                                  a header plus the shared body, sent with sendmsg */
 #define LINGER_NS      (2 * 1000000000LL)
-#define TICK_NS        (100 * 1000000LL)  /* workers notice a stop within this */
 #define ACCEPT_RETRY_NS (10 * 1000000LL)
 #define STATS_RETRY_NS (1000000LL)
 #define DYNQ           QRUNS   /* values of dynamic responses pending per connection: as
@@ -85,538 +69,6 @@
 #define DYNBUF         (DEMO_DYN_MAX + 32)  /* "Content-Length" value, CRLFs, body */
 #define STATS_HEAD     32      /* room before the stats body for its length and CRLFs */
 #define TLS_PLAIN      16384   /* plaintext per tls_read: one TLS record */
-
-static const char usage[] =
-    "Usage: blaster serve [--listen ADDR:PORT] [--threads N] [--body-size SIZE] [--delay DUR]\n"
-    "                     [--stall DUR@EVERY] [--error-rate F] [--reset-rate F]\n"
-    "                     [--close-rate F] [--garbage-rate F] [--exit-after DUR] [-v]\n"
-    "                     [--app demo [--hls-segments N] [--segment-size SIZE]]\n"
-    "                     [--tls --cert FILE --key FILE [--tls-min V] [--tls-max V]]\n";
-
-static const char help[] =
-    "The built-in HTTP/1.1 test target: keep-alive, pipelining, any path answers 200\n"
-    "(with --app demo, the routes listed at the end).\n"
-    "\n"
-    "      --listen ADDR:PORT  where to listen: IPv4, [IPv6] or localhost; port 0 picks\n"
-    "                          a free one (default 127.0.0.1:8080)\n"
-    "  -t, --threads N         worker threads (default: one per usable CPU)\n"
-    "      --body-size SIZE    bytes of the 200 response's body: 0, 4KiB, 1MiB\n"
-    "                          (default 13: \"hello, world\\n\")\n"
-    "      --delay DUR         every response waits DUR: 20ms, 1.5s (default 0)\n"
-    "      --stall DUR@EVERY   answer nothing for DUR, EVERY after start and every EVERY\n"
-    "                          after that: 1s@10s; what arrives meanwhile is answered\n"
-    "                          when the stall ends (default none)\n"
-    "      --error-rate F      fraction 0..1 of responses that are 500 (default 0)\n"
-    "      --reset-rate F      fraction of requests answered by a TCP reset (default 0)\n"
-    "      --close-rate F      fraction of responses sent with Connection: close, then\n"
-    "                          the connection is closed (default 0)\n"
-    "      --garbage-rate F    fraction of responses replaced by bytes that are not\n"
-    "                          HTTP, then a close (default 0)\n"
-    "      --exit-after DUR    stop by itself after DUR (default: at SIGINT/SIGTERM)\n"
-    "      --tls               speak HTTPS (TLS 1.2 and 1.3, wolfSSL); needs --cert and --key\n"
-    "      --cert FILE         the server's certificate chain (PEM), leaf first\n"
-    "      --key FILE          its private key (PEM)\n"
-    "      --tls-min V         lowest TLS version accepted: 1.2 or 1.3 (default 1.2)\n"
-    "      --tls-max V         highest TLS version accepted: 1.2 or 1.3 (default 1.3)\n"
-    "  -v, --verbose           per-worker counts at exit\n"
-    "  -h, --help              print this help\n"
-    "\n"
-    "      --app demo          answer the routes of the examples instead (JSON unless said;\n"
-    "                          a GET route also takes HEAD; wrong method 405, else 404):\n"
-    "        GET  /health                                  {\"status\":\"ok\"}\n"
-    "        POST /api/v1/tracks/upload/initiate           201, data.upload_id\n"
-    "        POST /api/v1/tracks/upload/chunk              200 with a valid X-Upload-Id and\n"
-    "                                                      X-Chunk-Number >= 1, else 400\n"
-    "        GET  /api/v1/tracks/ID/hls/master.m3u8        variants 64k, 128k, 256k\n"
-    "        GET  /api/v1/tracks/ID/hls/VAR/playlist.m3u8  VOD, --hls-segments segments\n"
-    "        GET  /api/v1/tracks/ID/hls/VAR/segment-I.ts   video/mp2t, --segment-size bytes\n"
-    "        GET  /api/v1/search?q=Q                       a few tracks\n"
-    "        GET  /api/v1/tracks?page=P&limit=L            L tracks (default 20, at most 100)\n"
-    "        GET  /api/v1/tracks/ID                        one track\n"
-    "        GET  /api/v1/marketplace/products?limit=L     L products\n"
-    "        POST /api/v1/marketplace/orders               201, or 400 when the body holds\n"
-    "                                                      00000000-0000-0000-0000-000000000000\n"
-    "        GET  /__stats                                 requests per route, summed over the\n"
-    "                                                      workers; segments served by index\n"
-    "                          Faults apply to every route but /__stats.\n"
-    "      --hls-segments N    segments per media playlist (default 10)\n"
-    "      --segment-size SIZE bytes per HLS segment (default 64KiB)\n";
-
-/* --- options ---------------------------------------------------------------- */
-
-struct serve_opts {
-    struct sockaddr_storage addr;
-    socklen_t addrlen;
-    int       threads;          /* 0: one per CPU of the affinity mask */
-    uint64_t  body_size;
-    int64_t   delay_ns;
-    int64_t   stall_ns, stall_every_ns;  /* 0: no stalls */
-    int64_t   exit_after_ns;    /* 0: run until a signal */
-    double    error_rate, reset_rate, close_rate, garbage_rate;
-    int       verbose;
-    bool      help;
-    bool      demo;             /* --app demo */
-    bool      demo_flags;       /* --hls-segments or --segment-size given */
-    uint64_t  hls_segments, segment_size;
-    bool      tls;              /* --tls */
-    const char *certfile, *keyfile;
-    int       tls_min, tls_max; /* 0 (tls.h's default), 12 or 13 */
-};
-
-static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char host[64];
-    const char *colon;
-    memset(ss, 0, sizeof *ss);
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof host)
-            return -1;
-        memcpy(host, s + 1, (size_t)(close - s - 1));
-        host[close - s - 1] = 0;
-        colon = close + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (!colon || (size_t)(colon - s) >= sizeof host)
-            return -1;
-        memcpy(host, s, (size_t)(colon - s));
-        host[colon - s] = 0;
-    }
-    char *end;
-    errno = 0;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (colon[1] < '0' || colon[1] > '9' || *end || errno || port > 65535)
-        return -1;
-    if (strcmp(host, "localhost") == 0)
-        strcpy(host, "127.0.0.1");
-    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-    if (s[0] != '[' && inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons((uint16_t)port);
-        *len = sizeof *in4;
-        return 0;
-    }
-    if (s[0] == '[' && inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)port);
-        *len = sizeof *in6;
-        return 0;
-    }
-    return -1;
-}
-
-static int parse_fraction(const char *s, double *f)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(v) || v < 0 || v > 1)
-        return -1;
-    *f = v;
-    return 0;
-}
-
-enum opt_id { O_LISTEN, O_THREADS, O_BODY, O_DELAY, O_STALL, O_ERROR, O_RESET, O_CLOSE,
-              O_GARBAGE, O_EXIT, O_VERBOSE, O_HELP, O_APP, O_HLS_SEGMENTS, O_SEGMENT_SIZE,
-              O_TLS, O_CERT, O_KEY, O_TLS_MIN, O_TLS_MAX };
-
-static const struct { const char *name; char short_name; bool arg; enum opt_id id; } opts[] = {
-    {"listen", 0, true, O_LISTEN},        {"threads", 't', true, O_THREADS},
-    {"body-size", 0, true, O_BODY},       {"delay", 0, true, O_DELAY},
-    {"stall", 0, true, O_STALL},          {"error-rate", 0, true, O_ERROR},
-    {"reset-rate", 0, true, O_RESET},     {"close-rate", 0, true, O_CLOSE},
-    {"garbage-rate", 0, true, O_GARBAGE}, {"exit-after", 0, true, O_EXIT},
-    {"verbose", 'v', false, O_VERBOSE},   {"help", 'h', false, O_HELP},
-    {"app", 0, true, O_APP},              {"hls-segments", 0, true, O_HLS_SEGMENTS},
-    {"segment-size", 0, true, O_SEGMENT_SIZE},
-    {"tls", 0, false, O_TLS},             {"cert", 0, true, O_CERT},
-    {"key", 0, true, O_KEY},              {"tls-min", 0, true, O_TLS_MIN},
-    {"tls-max", 0, true, O_TLS_MAX},
-};
-
-/* flag is the option as the user spelled it (without "=value"). */
-static int apply(struct serve_opts *o, enum opt_id id, const char *flag, const char *v,
-                 char *err, size_t errlen)
-{
-    uint64_t n;
-    double *rate = NULL;
-    switch (id) {
-    case O_LISTEN:
-        if (parse_listen(v, &o->addr, &o->addrlen) == 0)
-            return 0;
-        snprintf(err, errlen, "%s: expected IPV4:PORT, [IPV6]:PORT or localhost:PORT, got '%s'", flag, v);
-        return -1;
-    case O_THREADS:
-        if (units_parse_count(v, &n) == 0 && n >= 1 && n <= MAX_WORKERS) {
-            o->threads = (int)n;
-            return 0;
-        }
-        snprintf(err, errlen, "%s: expected a thread count from 1 to %d, got '%s'", flag, MAX_WORKERS, v);
-        return -1;
-    case O_BODY:
-        if (units_parse_size(v, &n) == 0 && n <= MAX_BODY) {
-            o->body_size = n;
-            return 0;
-        }
-        snprintf(err, errlen, "%s: expected a size up to 1GiB like 512, 4KiB or 1MiB, got '%s'", flag, v);
-        return -1;
-    case O_DELAY:
-        if (units_parse_duration(v, &o->delay_ns) == 0)
-            return 0;
-        snprintf(err, errlen, "%s: expected a duration like 200ms or 1.5s, got '%s'", flag, v);
-        return -1;
-    case O_EXIT:
-        if (units_parse_duration(v, &o->exit_after_ns) == 0 && o->exit_after_ns > 0)
-            return 0;
-        snprintf(err, errlen, "%s: expected a duration greater than 0 like 30s or 5m, got '%s'", flag, v);
-        return -1;
-    case O_STALL: {
-        const char *at = strchr(v, '@');
-        char dur[64];
-        int64_t d, e;
-        if (at && (size_t)(at - v) < sizeof dur) {
-            memcpy(dur, v, (size_t)(at - v));
-            dur[at - v] = 0;
-            if (units_parse_duration(dur, &d) == 0 && units_parse_duration(at + 1, &e) == 0 &&
-                d > 0 && e > 0) {
-                if (d >= e) {
-                    /* Stalls back to back: a server that never answers again. --delay
-                     * with a long duration says that more plainly. */
-                    snprintf(err, errlen, "%s: the stall must be shorter than its period, got '%s'", flag, v);
-                    return -1;
-                }
-                o->stall_ns = d;
-                o->stall_every_ns = e;
-                return 0;
-            }
-        }
-        snprintf(err, errlen, "%s: expected DUR@EVERY like 1s@10s, got '%s'", flag, v);
-        return -1;
-    }
-    case O_ERROR: rate = &o->error_rate; break;
-    case O_RESET: rate = &o->reset_rate; break;
-    case O_CLOSE: rate = &o->close_rate; break;
-    case O_GARBAGE: rate = &o->garbage_rate; break;
-    case O_VERBOSE: o->verbose++; return 0;
-    case O_HELP: o->help = true; return 0;
-    case O_APP:
-        if (strcmp(v, "demo") == 0) {
-            o->demo = true;
-            return 0;
-        }
-        snprintf(err, errlen, "%s: the only app is 'demo', got '%s'", flag, v);
-        return -1;
-    case O_HLS_SEGMENTS:
-        o->demo_flags = true;
-        if (units_parse_count(v, &n) == 0 && n >= 1 && n <= DEMO_MAX_SEGMENTS) {
-            o->hls_segments = n;
-            return 0;
-        }
-        snprintf(err, errlen, "%s: expected a segment count from 1 to %d, got '%s'", flag, DEMO_MAX_SEGMENTS, v);
-        return -1;
-    case O_SEGMENT_SIZE:
-        o->demo_flags = true;
-        if (units_parse_size(v, &n) == 0 && n <= MAX_BODY) {
-            o->segment_size = n;
-            return 0;
-        }
-        snprintf(err, errlen, "%s: expected a size up to 1GiB like 188, 64KiB or 1MiB, got '%s'", flag, v);
-        return -1;
-    case O_TLS: o->tls = true; return 0;
-    case O_CERT: o->certfile = v; return 0;
-    case O_KEY: o->keyfile = v; return 0;
-    case O_TLS_MIN:
-    case O_TLS_MAX: {
-        int ver = strcmp(v, "1.2") == 0 ? 12 : strcmp(v, "1.3") == 0 ? 13 : 0;
-        if (!ver) {
-            snprintf(err, errlen, "%s: expected 1.2 or 1.3, got '%s'", flag, v);
-            return -1;
-        }
-        *(id == O_TLS_MIN ? &o->tls_min : &o->tls_max) = ver;
-        return 0;
-    }
-    }
-    if (parse_fraction(v, rate) == 0)
-        return 0;
-    snprintf(err, errlen, "%s: expected a fraction from 0 to 1 like 0.01, got '%s'", flag, v);
-    return -1;
-}
-
-static int parse_args(int argc, char **argv, struct serve_opts *o, char *err, size_t errlen)
-{
-    memset(o, 0, sizeof *o);
-    parse_listen("127.0.0.1:8080", &o->addr, &o->addrlen);
-    o->body_size = 13;
-    o->hls_segments = 10;
-    o->segment_size = 64 * 1024;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        char flag[64];
-        size_t k = 0;
-        if (a[0] == '-' && a[1] == '-' && a[2]) {
-            const char *eq = strchr(a, '=');
-            size_t len = eq ? (size_t)(eq - a) : strlen(a);
-            snprintf(flag, sizeof flag, "%.*s", (int)len, a);
-            for (k = 0; k < sizeof opts / sizeof opts[0]; k++)
-                if (strlen(opts[k].name) == len - 2 && strncmp(a + 2, opts[k].name, len - 2) == 0)
-                    break;
-            if (eq)
-                v = eq + 1;
-        } else if (a[0] == '-' && a[1] && !a[2]) {
-            snprintf(flag, sizeof flag, "%s", a);
-            for (k = 0; k < sizeof opts / sizeof opts[0]; k++)
-                if (opts[k].short_name == a[1])
-                    break;
-        } else {
-            snprintf(err, errlen, "unexpected argument '%s'", a);
-            return -1;
-        }
-        if (k == sizeof opts / sizeof opts[0]) {
-            snprintf(err, errlen, "unknown option '%s'", flag);
-            return -1;
-        }
-        if (opts[k].arg && !v) {
-            if (i + 1 >= argc) {
-                snprintf(err, errlen, "%s needs a value", flag);
-                return -1;
-            }
-            v = argv[++i];
-        } else if (!opts[k].arg && v) {
-            snprintf(err, errlen, "%s takes no value, got '%s'", flag, v);
-            return -1;
-        }
-        if (apply(o, opts[k].id, flag, v, err, errlen) != 0)
-            return -1;
-    }
-    if (o->demo_flags && !o->demo) {
-        snprintf(err, errlen, "--hls-segments and --segment-size need --app demo");
-        return -1;
-    }
-    if (!o->tls && (o->certfile || o->keyfile || o->tls_min || o->tls_max)) {
-        snprintf(err, errlen, "--cert, --key, --tls-min and --tls-max need --tls");
-        return -1;
-    }
-    if (o->tls && (!o->certfile || !o->keyfile)) {
-        snprintf(err, errlen, "--tls needs --cert FILE and --key FILE");
-        return -1;
-    }
-    if (o->tls_min && o->tls_max && o->tls_min > o->tls_max) {
-        snprintf(err, errlen, "--tls-min is above --tls-max");
-        return -1;
-    }
-    return 0;
-}
-
-/* --- responses, rendered once ------------------------------------------------- */
-
-/* How the connection goes on after a response: the request asked for
- * keep-alive (HTTP/1.1), for keep-alive in HTTP/1.0 (which needs the header
- * said back), or for a close. */
-enum variant { V_KEEP, V_KEEP10, V_CLOSE, NVARIANTS };
-enum after { AFTER_KEEP, AFTER_CLOSE, AFTER_RESET };
-
-/* Every response the server gives; --app demo's follow (RESP_DEMO + enum demo_resp). */
-enum resp_id {
-    RESP_OK, RESP_ERROR, RESP_BAD_REQUEST, RESP_URI_TOO_LONG, RESP_HEADERS_TOO_LARGE, RESP_NOT_IMPLEMENTED,
-    RESP_BAD_VERSION, RESP_CONTINUE, RESP_GARBAGE, RESP_RESET, NRESP
-};
-#define RESP_DEMO NRESP
-#define NRESP_ALL (NRESP + DEMO_NRESP)
-
-/* A queue entry names one rendering: response, variant, HEAD or not. */
-static inline uint16_t entry_id(unsigned resp, enum variant v, bool head)
-{
-    return (uint16_t)(resp << 3 | (unsigned)v << 1 | head);
-}
-
-struct rendered {
-    const uint8_t *data;      /* reps copies back to back; NULL: hdr + body with sendmsg */
-    uint64_t       len;       /* bytes of one response */
-    const uint8_t *hdr;       /* split form (big bodies): header here, body shared */
-    uint32_t       hdr_len;
-    const uint8_t *body;
-    uint16_t       reps;
-    uint8_t        after;
-    uint8_t        dyn;       /* enum demo_dyn: hdr is the header up to "Content-Length: ",
-                                 the rest is rendered when sent */
-    uint16_t       status;    /* for the counts; 0 for garbage and resets */
-    uint8_t       *mem;       /* what to free */
-};
-
-struct server {
-    struct serve_opts o;
-    int64_t           t0;     /* start: stalls are counted from here */
-    bool              timed;  /* --delay or --stall: responses have a due time */
-    bool              faults;
-    uint8_t          *body;
-    struct rendered   table[NRESP_ALL << 3];
-    struct demo_app   demo;   /* --app demo */
-};
-
-static int render_raw(struct rendered *out, const void *bytes, size_t len, enum after after, int status)
-{
-    out->reps = len <= CONTIG_MAX / REPS ? REPS : 1;
-    out->mem = malloc(len * out->reps + 1);
-    if (!out->mem)
-        return -1;
-    for (unsigned i = 0; i < out->reps; i++)
-        memcpy(out->mem + i * len, bytes, len);
-    out->data = out->mem;
-    out->len = len;
-    out->after = (uint8_t)after;
-    out->status = (uint16_t)status;
-    return 0;
-}
-
-static const char *const conn_hdr[NVARIANTS] = {
-    "", "Connection: keep-alive\r\n", "Connection: close\r\n",
-};
-
-/* A response with a body that is the same every time. body stays valid
- * while the table is used: big responses point at it. */
-static int render(struct rendered *out, int status, const char *reason, const char *ctype,
-                  const char *extra, const uint8_t *body, size_t body_len, enum variant v, bool head)
-{
-    char hdr[512];
-    int n = snprintf(hdr, sizeof hdr,
-                     "HTTP/1.1 %d %s\r\nServer: blaster\r\nContent-Type: %s\r\n%s"
-                     "Content-Length: %zu\r\n%s\r\n",
-                     status, reason, ctype, extra, body_len, conn_hdr[v]);
-    if (n < 0 || (size_t)n >= sizeof hdr)
-        return -1;
-    size_t sent_body = head ? 0 : body_len;
-    enum after after = v == V_CLOSE ? AFTER_CLOSE : AFTER_KEEP;
-    if ((size_t)n + sent_body <= CONTIG_MAX) {
-        uint8_t one[CONTIG_MAX];
-        memcpy(one, hdr, (size_t)n);
-        memcpy(one + n, body, sent_body);
-        return render_raw(out, one, (size_t)n + sent_body, after, status);
-    }
-    out->mem = malloc((size_t)n);
-    if (!out->mem)
-        return -1;
-    memcpy(out->mem, hdr, (size_t)n);
-    out->hdr = out->mem;
-    out->hdr_len = (uint32_t)n;
-    out->body = body;
-    out->len = (uint64_t)n + body_len;
-    out->reps = 1;
-    out->after = (uint8_t)after;
-    out->status = (uint16_t)status;
-    return 0;
-}
-
-/* A response whose body is made when it is sent (demo_app's dynamic ones):
- * the header up to the value of Content-Length, which follows with the body. */
-static int render_dyn(struct rendered *out, const struct demo_resp_def *d, enum variant v)
-{
-    char hdr[512];
-    int n = snprintf(hdr, sizeof hdr,
-                     "HTTP/1.1 %d %s\r\nServer: blaster\r\nContent-Type: %s\r\n%s%s"
-                     "Content-Length: ",
-                     d->status, d->reason, d->content_type, d->extra_headers, conn_hdr[v]);
-    if (n < 0 || (size_t)n >= sizeof hdr || !(out->mem = malloc((size_t)n)))
-        return -1;
-    memcpy(out->mem, hdr, (size_t)n);
-    out->hdr = out->mem;
-    out->hdr_len = (uint32_t)n;
-    out->len = (uint64_t)n;
-    out->reps = 1;
-    out->dyn = d->dyn;
-    out->after = (uint8_t)(v == V_CLOSE ? AFTER_CLOSE : AFTER_KEEP);
-    out->status = (uint16_t)d->status;
-    return 0;
-}
-
-static int render_demo(struct server *s)
-{
-    for (unsigned r = 0; r < DEMO_NRESP; r++) {
-        const struct demo_resp_def *d = &s->demo.resp[r];
-        for (int v = 0; v < NVARIANTS; v++) {
-            for (int head = 0; head < 2; head++) {
-                struct rendered *out = &s->table[entry_id(RESP_DEMO + r, v, head)];
-                int err = d->dyn ? render_dyn(out, d, v)
-                                 : render(out, d->status, d->reason, d->content_type,
-                                          d->extra_headers, d->body, d->body_len, v, head);
-                if (err)
-                    return -1;
-            }
-        }
-    }
-    return 0;
-}
-
-static int render_all(struct server *s)
-{
-    static const char pattern[] = "hello, world\n";
-    static const struct { int status; const char *reason, *body; bool close; } fixed[] = {
-        [RESP_ERROR] = {500, "Internal Server Error", "internal server error\n", false},
-        [RESP_BAD_REQUEST] = {400, "Bad Request", "bad request\n", true},
-        [RESP_URI_TOO_LONG] = {414, "URI Too Long", "request target too long\n", true},
-        [RESP_HEADERS_TOO_LARGE] = {431, "Request Header Fields Too Large", "request header too large\n", true},
-        [RESP_NOT_IMPLEMENTED] = {501, "Not Implemented", "transfer-encoding not implemented\n", true},
-        [RESP_BAD_VERSION] = {505, "HTTP Version Not Supported", "HTTP/1.x only\n", true},
-    };
-    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    static const char garbage[] = "NOT HTTP AT ALL\r\n\r\n";
-
-    uint64_t bs = s->o.body_size;
-    s->body = malloc(bs ? bs : 1);
-    if (!s->body)
-        return -1;
-    for (uint64_t i = 0; i < bs; i++)
-        s->body[i] = (uint8_t)pattern[i % (sizeof pattern - 1)];
-    for (unsigned r = 0; r < NRESP; r++) {
-        for (int v = 0; v < NVARIANTS; v++) {
-            for (int head = 0; head < 2; head++) {
-                struct rendered *out = &s->table[entry_id(r, v, head)];
-                int err;
-                if (r == RESP_OK) {
-                    err = render(out, 200, "OK", "text/plain", "", s->body, bs, v, head);
-                } else if (r == RESP_CONTINUE) {
-                    err = render_raw(out, cont, sizeof cont - 1, AFTER_KEEP, 100);
-                } else if (r == RESP_GARBAGE) {
-                    err = render_raw(out, garbage, sizeof garbage - 1, AFTER_CLOSE, 0);
-                } else if (r == RESP_RESET) {
-                    *out = (struct rendered){ .after = AFTER_RESET };
-                    err = 0;
-                } else {
-                    const char *b = fixed[r].body;
-                    err = render(out, fixed[r].status, fixed[r].reason, "text/plain", "",
-                                 (const uint8_t *)b, strlen(b), fixed[r].close ? V_CLOSE : v, head);
-                }
-                if (err)
-                    return -1;
-            }
-        }
-    }
-    return s->o.demo ? render_demo(s) : 0;
-}
-
-static void free_all(struct server *s)
-{
-    for (size_t i = 0; i < sizeof s->table / sizeof s->table[0]; i++)
-        free(s->table[i].mem);
-    free(s->body);
-    demo_free(&s->demo);
-}
-
-/* What a malformed request gets, from the parser's static error string. */
-static unsigned error_response(const char *err)
-{
-    if (!err)
-        return RESP_BAD_REQUEST;
-    if (strcmp(err, "header block too large") == 0)
-        return RESP_HEADERS_TOO_LARGE;
-    if (strcmp(err, "request target too long") == 0)
-        return RESP_URI_TOO_LONG;
-    if (strcmp(err, "unsupported transfer-encoding") == 0)
-        return RESP_NOT_IMPLEMENTED;
-    if (strcmp(err, "unsupported HTTP version") == 0)
-        return RESP_BAD_VERSION;
-    return RESP_BAD_REQUEST;
-}
 
 /* --- workers ---------------------------------------------------------------- */
 
@@ -1331,24 +783,58 @@ static void worker_free(struct worker *w)
 
 /* --- main thread ------------------------------------------------------------- */
 
-/* "127.0.0.1:8080" or "[::1]:8080". */
-static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
+/* What serve_main (serve_main.c) does to the workers, here because it needs
+ * struct worker: start them, watch them, join them, count, free. */
+
+struct worker *workers_new(int n)
 {
-    char host[INET6_ADDRSTRLEN] = "?";
-    if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-        snprintf(buf, len, "[%s]:%u", host, ntohs(a->sin6_port));
-    } else {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-        snprintf(buf, len, "%s:%u", host, ntohs(a->sin_port));
+    return calloc((size_t)n, sizeof(struct worker));
+}
+
+void workers_start(struct worker *ws, int n, const struct server *s, const int *fds,
+                   const int *cpus, int ncpus, struct tls_ctx *tls,
+                   pthread_barrier_t *ready, const int *stop)
+{
+    for (int i = 0; i < n; i++) {
+        ws[i] = (struct worker){ .id = i, .cpu = cpus[i % ncpus], .listen_fd = fds[i], .s = s,
+                                 .ready = ready, .stop = stop, .tls = tls };
+        int e = worker_start(&ws[i].thread, ws[i].cpu, worker_main, &ws[i]);
+        if (e) {
+            /* The started workers wait at the barrier for this one forever. */
+            fprintf(stderr, "blaster serve: cannot start worker %d: %s\n", i, strerror(-e));
+            _exit(2);
+        }
     }
 }
 
-static void print_stats(const struct worker *ws, int nw, bool tls)
+int workers_check(const struct worker *ws, int n, bool done_only)
 {
-    for (int i = 0; i < nw; i++) {
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        if (done_only && !__atomic_load_n(&ws[i].done, __ATOMIC_ACQUIRE))
+            continue;
+        if (ws[i].err) {
+            fprintf(stderr, "blaster serve: worker %d: %s: %s\n", i, ws[i].err_what, strerror(-ws[i].err));
+            rc = 2;
+        }
+    }
+    return rc;
+}
+
+const char *workers_mode(const struct worker *ws)
+{
+    return ws[0].mode;
+}
+
+void workers_join(struct worker *ws, int n)
+{
+    for (int i = 0; i < n; i++)
+        pthread_join(ws[i].thread, NULL);
+}
+
+void workers_print_stats(const struct worker *ws, int n, bool tls)
+{
+    for (int i = 0; i < n; i++) {
         const struct serve_stats *t = &ws[i].st;
         char extra[64] = "";
         if (tls)
@@ -1367,147 +853,9 @@ static void print_stats(const struct worker *ws, int nw, bool tls)
     }
 }
 
-int serve_main(int argc, char **argv)
+void workers_free(struct worker *ws, int n)
 {
-    static struct server srv;
-    static int stop_flag;
-    struct server *s = &srv;
-    char err[512];
-    if (parse_args(argc, argv, &s->o, err, sizeof err) != 0) {
-        fprintf(stderr, "blaster serve: %s\n%s", err, usage);
-        return 1;
-    }
-    if (s->o.help) {
-        fputs(usage, stdout);
-        fputs(help, stdout);
-        return 0;
-    }
-    const struct serve_opts *o = &s->o;
-    s->timed = o->delay_ns > 0 || o->stall_ns > 0;
-    s->faults = o->error_rate > 0 || o->reset_rate > 0 || o->close_rate > 0 || o->garbage_rate > 0;
-
-    /* Direct descriptors are bounded by the soft fd limit: take the hard one. */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-
-    int cpus[MAX_WORKERS];
-    int ncpus = worker_cpus(cpus, MAX_WORKERS);
-    int nw = o->threads ? o->threads : ncpus;
-
-    /* Listeners first, on the main thread, so that a taken port is reported
-     * before any thread starts. With port 0 the first one picks the port and
-     * the others join it. */
-    int rc = 2, nfds = 0;
-    int *fds = calloc((size_t)nw, sizeof *fds);
-    struct worker *ws = calloc((size_t)nw, sizeof *ws);
-    struct demo_opts dopts = { .hls_segments = o->hls_segments, .segment_size = o->segment_size };
-    if (!fds || !ws || (o->demo && demo_init(&s->demo, &dopts, nw) != 0) || render_all(s) != 0) {
-        fprintf(stderr, "blaster serve: out of memory\n");
-        goto out;
-    }
-    if (o->tls) {
-        /* One context for every worker, as nginx's workers share one: a session
-         * ticket issued by one worker must resume on another (SO_REUSEPORT sends
-         * a client's next connection to any of them; with a context, and so a
-         * ticket key, per worker only half the resumptions succeeded on two
-         * workers). Made here so that a certificate that does not load is a usage
-         * error before anything listens. */
-        struct tls_config tc = { .certfile = o->certfile, .keyfile = o->keyfile,
-                                 .min_version = o->tls_min, .max_version = o->tls_max };
-        struct tls_ctx *shared;
-        if (tls_ctx_new_server(&shared, &tc, err, sizeof err) != 0) {
-            fprintf(stderr, "blaster serve: %s\n", err);
-            rc = 1;
-            goto out;
-        }
-        for (int i = 0; i < nw; i++)
-            ws[i].tls = shared;
-    }
-    struct sockaddr_storage addr = o->addr;
-    for (int i = 0; i < nw; i++) {
-        fds[i] = ring_listen((struct sockaddr *)&addr, o->addrlen, 4096);
-        if (fds[i] < 0) {
-            addr_text(&addr, err, sizeof err);
-            fprintf(stderr, "blaster serve: cannot listen on %s: %s\n", err, strerror(-fds[i]));
-            goto out;
-        }
-        nfds++;
-        if (i == 0) {
-            socklen_t len = sizeof addr;
-            getsockname(fds[0], (struct sockaddr *)&addr, &len);
-        }
-    }
-
-    /* Signals go to the main thread only (workers inherit the mask): it tells
-     * the workers to stop. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-
-    pthread_barrier_t ready;
-    pthread_barrier_init(&ready, NULL, (unsigned)nw + 1);
-    s->t0 = ring_now();
-    rc = 0;
-    for (int i = 0; i < nw; i++) {
-        ws[i] = (struct worker){ .id = i, .cpu = cpus[i % ncpus], .listen_fd = fds[i], .s = s,
-                                 .ready = &ready, .stop = &stop_flag, .tls = ws[i].tls };
-        int e = worker_start(&ws[i].thread, ws[i].cpu, worker_main, &ws[i]);
-        if (e) {
-            /* The started workers wait at the barrier for this one forever. */
-            fprintf(stderr, "blaster serve: cannot start worker %d: %s\n", i, strerror(-e));
-            _exit(2);
-        }
-    }
-    pthread_barrier_wait(&ready);
-    for (int i = 0; i < nw; i++) {
-        if (ws[i].err) {
-            fprintf(stderr, "blaster serve: worker %d: %s: %s\n", i, ws[i].err_what, strerror(-ws[i].err));
-            rc = 2;
-        }
-    }
-    if (!rc) {
-        addr_text(&addr, err, sizeof err);
-        fprintf(stderr, "blaster serve: listening on %s://%s (%d thread%s, %s)\n",
-                o->tls ? "https" : "http", err, nw, nw == 1 ? "" : "s", ws[0].mode);
-    }
-
-    int64_t end = o->exit_after_ns ? ring_now() + o->exit_after_ns : INT64_MAX;
-    while (!rc) {
-        int64_t now = ring_now();
-        if (now >= end)
-            break;
-        for (int i = 0; i < nw; i++) {
-            if (__atomic_load_n(&ws[i].done, __ATOMIC_ACQUIRE) && ws[i].err) {
-                fprintf(stderr, "blaster serve: worker %d: %s: %s\n", i, ws[i].err_what, strerror(-ws[i].err));
-                rc = 2;
-            }
-        }
-        int64_t wait = end - now < TICK_NS ? end - now : TICK_NS;
-        struct timespec ts = { .tv_sec = wait / 1000000000, .tv_nsec = wait % 1000000000 };
-        int sig = sigtimedwait(&sigs, NULL, &ts);
-        if (sig == SIGINT || sig == SIGTERM)
-            break;
-    }
-    __atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
-    for (int i = 0; i < nw; i++)
-        pthread_join(ws[i].thread, NULL);
-    pthread_barrier_destroy(&ready);
-    if (o->verbose)
-        print_stats(ws, nw, o->tls);
-out:
-    for (int i = 0; ws && i < nw; i++)
+    for (int i = 0; ws && i < n; i++)
         worker_free(&ws[i]);
-    if (ws && nw > 0)
-        tls_ctx_free(ws[0].tls); /* shared: after every worker's connections */
-    for (int i = 0; i < nfds; i++)
-        close(fds[i]);
-    free_all(s);
     free(ws);
-    free(fds);
-    return rc;
 }

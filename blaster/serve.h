@@ -1,6 +1,6 @@
 /* serve — `blaster serve`, the built-in HTTP/1.1 test target, on io_uring,
  * with fault injection (delays, stalls, 500s, resets, closes, garbage).
- * See serve.c for how a request goes through it. */
+ * See serve.c for how a request goes through it, serve_int.h for the files. */
 #ifndef BLASTER_SERVE_H
 #define BLASTER_SERVE_H
 
