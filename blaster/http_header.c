@@ -349,6 +349,13 @@ lines_feed(struct http_priv_ *s, const uint8_t *p, const uint8_t *end, const uin
     for (;;) {
         uint8_t c = *p;
         if (c == '\r') {
+            if (end - p >= 2 && p[1] == '\n') {  /* the empty line, whole: the usual case */
+                p += 2;
+                if (!line_end(hbytes, mark, p, err))
+                    return NULL;
+                s->state = S_BODY;
+                return p;
+            }
             s->state = S_HDR_END_LF;
             return p + 1;
         }

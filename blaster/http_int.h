@@ -135,6 +135,35 @@ static inline bool line_end(uint64_t *hbytes, const uint8_t **mark, const uint8_
     return true;
 }
 
+/* State S_START_LF: the LF after the CR that ended the start line. Returns p past it, or
+ * NULL with *err set. */
+static inline const uint8_t *start_lf_feed(struct http_priv_ *s, const uint8_t *p,
+                                           const uint8_t **mark, uint64_t *hbytes,
+                                           const char **err)
+{
+    if (*p++ != '\n') {
+        *err = E_CR;
+        return NULL;
+    }
+    s->state = S_HDR_LINE;
+    return line_end(hbytes, mark, p, err) ? p : NULL;
+}
+
+/* The end of a feed that stopped at p (NULL: malformed, err says why): the result, with
+ * *consumed set and the parser failed into *error on HTTP_ERROR. A feed that did not
+ * complete the message has consumed all of buf. */
+static inline enum http_rc feed_end(struct http_priv_ *s, const uint8_t *buf, const uint8_t *p,
+                                    const char *err, const char **error, size_t *consumed)
+{
+    if (!p) {
+        s->state = S_ERROR;
+        *error = err;
+        return HTTP_ERROR;
+    }
+    *consumed = (size_t)(p - buf);
+    return s->state == S_DONE ? HTTP_DONE : HTTP_PARTIAL;
+}
+
 /* Byte i of "HTTP/1.x" in a start line; false if it is not the expected one. Sets *minor at
  * i == 7. */
 static inline bool version_byte(uint32_t i, uint8_t c, int *minor)

@@ -184,18 +184,12 @@ enum http_rc http_req_feed(struct http_req *q, const uint8_t *buf, size_t len, s
         case S_TARGET:
         case S_REQ_VERSION:
             if (!(p = request_line_feed(q, p, end, &mark, &err)))
-                goto fail;
+                goto out;
             if (s->state == S_HDR_LINE && !line_end(&q->header_bytes, &mark, p, &err))
-                goto fail;
+                p = NULL;
             break;
         case S_START_LF:
-            if (*p++ != '\n') {
-                err = E_CR;
-                goto fail;
-            }
-            s->state = S_HDR_LINE;
-            if (!line_end(&q->header_bytes, &mark, p, &err))
-                goto fail;
+            p = start_lf_feed(s, p, &mark, &q->header_bytes, &err);
             break;
         case S_HDR_LINE:
         case S_HDR_NAME:
@@ -204,33 +198,25 @@ enum http_rc http_req_feed(struct http_req *q, const uint8_t *buf, size_t len, s
         case S_HDR_END_LF:
             p = http_req_headers_feed(s, p, end, &mark, &rn.t, q->capture, &q->header_bytes,
                                       &err);
-            if (!p)
-                goto fail;
-            if (s->state == S_BODY) {
+            if (p && s->state == S_BODY) {
                 if ((err = req_headers_end(q)))
-                    goto fail;
-                if (s->state == S_DONE)
-                    goto done;
+                    p = NULL;
+                else if (s->state == S_DONE)
+                    goto out;
             }
             break;
         default:
-            if (!(p = http_body_feed(s, p, end, &q->body_bytes, &err)))
-                goto fail;
-            if (s->state == S_DONE)
-                goto done;
+            p = http_body_feed(s, p, end, &q->body_bytes, &err);
+            if (p && s->state == S_DONE)
+                goto out;
             break;
         }
+        if (!p)
+            goto out;
     }
     if (s->state < S_BODY && s->state != S_REQ_START &&
         !line_end(&q->header_bytes, &mark, p, &err))
-        goto fail;
-    *consumed = len;
-    return HTTP_PARTIAL;
-done:
-    *consumed = (size_t)(p - buf);
-    return HTTP_DONE;
-fail:
-    s->state = S_ERROR;
-    q->error = err;
-    return HTTP_ERROR;
+        p = NULL;
+out:
+    return feed_end(s, buf, p, err, &q->error, consumed);
 }

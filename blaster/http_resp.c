@@ -124,10 +124,12 @@ enum http_rc http_resp_feed(struct http_resp *r, const uint8_t *buf, size_t len,
         switch (s->state) {
         case S_STATUS:
             if (!(p = status_feed(r, p, end, &err)))
-                goto fail;
+                goto out;
             if (s->state == S_HDR_LINE && !line_end(&r->header_bytes, &mark, p, &err))
-                goto fail;
-            break;
+                p = NULL;
+            if (s->state != S_REASON)  /* else, as usual, straight on to the reason phrase */
+                break;
+            /* fall through */
         case S_REASON: {
             const uint8_t *nl = find_lf(p, end);
             if (!nl) {
@@ -137,50 +139,37 @@ enum http_rc http_resp_feed(struct http_resp *r, const uint8_t *buf, size_t len,
             p = nl + 1;
             s->state = S_HDR_LINE;
             if (!line_end(&r->header_bytes, &mark, p, &err))
-                goto fail;
+                p = NULL;
             break;
         }
         case S_START_LF:
-            if (*p++ != '\n') {
-                err = E_CR;
-                goto fail;
-            }
-            s->state = S_HDR_LINE;
-            if (!line_end(&r->header_bytes, &mark, p, &err))
-                goto fail;
+            p = start_lf_feed(s, p, &mark, &r->header_bytes, &err);
             break;
         case S_HDR_LINE:
         case S_HDR_NAME:
         case S_VALUE:
         case S_SKIP_VALUE:
         case S_HDR_END_LF:
-            if (!(p = http_resp_headers_feed(s, p, end, &mark, &r->header_bytes, &err)))
-                goto fail;
-            if (s->state == S_BODY) {
+            p = http_resp_headers_feed(s, p, end, &mark, &r->header_bytes, &err);
+            if (p && s->state == S_BODY) {
                 resp_headers_end(r);
                 if (s->state == S_DONE)
-                    goto done;
+                    goto out;
             }
             break;
         default:
-            if (!(p = http_body_feed(s, p, end, &r->body_bytes, &err)))
-                goto fail;
-            if (s->state == S_DONE)
-                goto done;
+            p = http_body_feed(s, p, end, &r->body_bytes, &err);
+            if (p && s->state == S_DONE)
+                goto out;
             break;
         }
+        if (!p)
+            goto out;
     }
     if (s->state < S_BODY && !line_end(&r->header_bytes, &mark, p, &err))
-        goto fail;
-    *consumed = len;
-    return HTTP_PARTIAL;
-done:
-    *consumed = (size_t)(p - buf);
-    return HTTP_DONE;
-fail:
-    s->state = S_ERROR;
-    r->error = err;
-    return HTTP_ERROR;
+        p = NULL;
+out:
+    return feed_end(s, buf, p, err, &r->error, consumed);
 }
 
 enum http_rc http_resp_eof(struct http_resp *r)
