@@ -94,8 +94,9 @@ static const char *chunk_bws_byte(struct http_priv_ *s, uint8_t c)
     return NULL;
 }
 
-/* Skip p[0..end) up to and including a '\n', adding what is skipped to s->count, which
- * must stay within limit. Returns where it stopped; *lf tells whether the '\n' was seen. */
+/* Skip p[0..end) up to and including a '\n', adding what is skipped to s->count. Returns
+ * where it stopped, *lf telling whether the '\n' was seen; NULL once s->count exceeds
+ * limit (the line is too long). */
 static const uint8_t *line_skip(struct http_priv_ *s, const uint8_t *p, const uint8_t *end,
                                 uint32_t limit, bool *lf)
 {
