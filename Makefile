@@ -88,7 +88,8 @@ asan:
 fuzz: | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)/corpus_http
 	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
-	      -fno-sanitize-recover=all test/fuzz/fuzz_http.c blaster/http.c -o $(BUILD)/fuzz_http
+	      -fno-sanitize-recover=all test/fuzz/fuzz_http.c blaster/http_resp.c blaster/http_req.c \
+	      blaster/http_header.c blaster/http_body.c -o $(BUILD)/fuzz_http
 	$(BUILD)/fuzz_http -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)/corpus_http test/fuzz/corpus_http
 	@mkdir -p $(BUILD)/corpus_capture
 	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \

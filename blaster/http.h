@@ -31,7 +31,7 @@ enum http_rc { HTTP_PARTIAL = 0, HTTP_DONE = 1, HTTP_ERROR = -1 };
  * included, may not exceed this ("header block too large"). */
 #define HTTP_MAX_HEADER_BYTES (64 * 1024)
 
-/* Parser state shared by both parsers. Private to http.c: here only so that callers can
+/* Parser state shared by both parsers. Private to the parsers (blaster/http_int.h): here only so that callers can
  * embed the structs without allocating. */
 struct http_priv_ {
     uint64_t n;      /* number being parsed (Content-Length, chunk size), then body bytes left */

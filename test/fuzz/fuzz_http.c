@@ -1,4 +1,4 @@
-/* libFuzzer target for blaster/http.c: make fuzz (FUZZ_SECONDS=30 make fuzz).
+/* libFuzzer target for the HTTP parsers (blaster/http_*.c): make fuzz (FUZZ_SECONDS=30 make fuzz).
  *
  * Input: byte 0 = flags (bit 0: request parser, else response; bit 1: responses are to
  * HEAD), byte 1 = number of cut points (low 3 bits), then two bytes per cut point (an offset

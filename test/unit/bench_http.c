@@ -1,6 +1,6 @@
 /* Cost of the response parser per response; not part of `make test`.
  *
- *   gcc -std=gnu11 -D_GNU_SOURCE -O2 -I. test/unit/bench_http.c blaster/http.c -o /tmp/bench_http
+ *   gcc -std=gnu11 -D_GNU_SOURCE -O2 -I. test/unit/bench_http.c blaster/http_*.c -o /tmp/bench_http
  *   /tmp/bench_http [iterations]
  *
  * Parses the same response over and over from one buffer (hot cache, as on a busy

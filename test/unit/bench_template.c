@@ -1,6 +1,6 @@
 /* Cost of rendering one request from its compiled template; not part of `make test`.
  *
- *   gcc -std=gnu11 -D_GNU_SOURCE -O2 -I. test/unit/bench_template.c blaster/template.c -o /tmp/bench_template
+ *   gcc -std=gnu11 -D_GNU_SOURCE -O2 -I. test/unit/bench_template.c blaster/template*.c -o /tmp/bench_template
  *   /tmp/bench_template [iterations]
  *
  * Renders the upload chunk of DESIGN.md's example (path and header with the

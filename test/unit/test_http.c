@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "blaster/http.h"
+#include "blaster/http_int.h"
 
 #define NO_CHECK UINT64_MAX
 
@@ -843,6 +844,73 @@ static void test_req_header_limit(void **state)
     free(in);
 }
 
+/* ---- the helpers both parsers share (http_int.h) ---- */
+
+static void test_keep_alive_of(void **state)
+{
+    (void)state;
+    assert_true(keep_alive_of(1, 0));
+    assert_true(keep_alive_of(1, F_KA));
+    assert_false(keep_alive_of(1, F_CLOSE));
+    assert_false(keep_alive_of(1, F_CLOSE | F_KA));
+    assert_false(keep_alive_of(0, 0));
+    assert_true(keep_alive_of(0, F_KA));
+    assert_false(keep_alive_of(0, F_KA | F_CLOSE));
+}
+
+static void test_version_byte(void **state)
+{
+    const char *v = "HTTP/1.1";
+    int minor = -1;
+
+    (void)state;
+    for (uint32_t i = 0; i < 8; i++)
+        assert_true(version_byte(i, (uint8_t)v[i], &minor));
+    assert_int_equal(minor, 1);
+    assert_true(version_byte(7, '0', &minor));
+    assert_int_equal(minor, 0);
+    assert_false(version_byte(0, 'h', &minor));
+    assert_false(version_byte(5, '2', &minor));
+    assert_false(version_byte(7, 'x', &minor));
+    assert_int_equal(minor, 0);
+}
+
+static void test_line_end(void **state)
+{
+    uint8_t buf[16];
+    const uint8_t *mark = buf;
+    uint64_t hbytes = HTTP_MAX_HEADER_BYTES - 10;
+    const char *err = NULL;
+
+    (void)state;
+    assert_true(line_end(&hbytes, &mark, buf + 10, &err));
+    assert_ptr_equal(mark, buf + 10);
+    assert_int_equal(hbytes, HTTP_MAX_HEADER_BYTES);
+    assert_null(err);
+    assert_false(line_end(&hbytes, &mark, buf + 11, &err));
+    assert_string_equal(err, "header block too large");
+}
+
+static void test_feed_end(void **state)
+{
+    struct http_priv_ s = { .state = S_BODY_CL };
+    const uint8_t buf[8] = { 0 };
+    const char *error = NULL;
+    size_t used = 99;
+
+    (void)state;
+    assert_int_equal(feed_end(&s, buf, buf + 8, NULL, &error, &used), HTTP_PARTIAL);
+    assert_int_equal(used, 8);
+    s.state = S_DONE;
+    assert_int_equal(feed_end(&s, buf, buf + 3, NULL, &error, &used), HTTP_DONE);
+    assert_int_equal(used, 3);
+    used = 0;
+    assert_int_equal(feed_end(&s, buf, NULL, "bad", &error, &used), HTTP_ERROR);
+    assert_int_equal(s.state, S_ERROR);
+    assert_string_equal(error, "bad");
+    assert_int_equal(used, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -857,6 +925,10 @@ int main(void)
         cmocka_unit_test(test_req_capture),
         cmocka_unit_test(test_req_expect_before_body),
         cmocka_unit_test(test_req_header_limit),
+        cmocka_unit_test(test_keep_alive_of),
+        cmocka_unit_test(test_version_byte),
+        cmocka_unit_test(test_line_end),
+        cmocka_unit_test(test_feed_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
