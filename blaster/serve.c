@@ -1,7 +1,8 @@
 /* serve — the workers of `blaster serve`, the built-in HTTP/1.1 test target:
- * connections, requests, responses going out, faults, TLS. The command line
- * (serve_opts.c), the responses (serve_render.c) and the main thread
- * (serve_main.c) are elsewhere; serve_int.h is what they share.
+ * their connections, the queue of responses going out, the completions.
+ * What a request gets back (framing, routing, faults) is serve_answer.c's;
+ * the command line (serve_opts.c), the responses (serve_render.c) and the
+ * main thread (serve_main.c) are elsewhere; serve_int.h is what they share.
  *
  * One worker thread per CPU, each with its own ring, its own listening socket
  * (SO_REUSEPORT spreads the connections), a multishot accept into the ring's
@@ -11,9 +12,9 @@
  * index in the worker's slab of struct conn; a generation number makes the
  * completions that arrive after a close harmless.
  *
- * A request's path: bytes arrive (on_recv) → the HTTP parser frames a request
- * (feed) → respond() picks its response, route() first and the faults after,
- * and appends it to the connection's queue → flush() sends the queue's head
+ * A request's path: bytes arrive (on_recv) → the stream gives plaintext
+ * (conn_drive) → serve_answer.c frames a request, picks its response and
+ * appends it to the connection's queue → serve_flush() sends the queue's head
  * when it is due: now, after --delay, or at the end of a stall. Every response
  * is rendered once at start (serve_render.c), so a send only points at it.
  *
@@ -22,18 +23,16 @@
  * most one send in flight, because two sends on one socket can be reordered
  * or interleaved when the first one waits for socket space. Pipelined
  * requests wait in the queue as runs of identical responses; a run goes out
- * in one send, from a rendering that holds several copies back to back. A
- * client that pipelines more than QRUNS different responses ahead of the
- * server is closed (counted as a pipeline overflow in -v).
+ * in one send, from a rendering that holds several copies back to back.
  *
- * With --app demo, route() asks blaster/demo_app.c. Its few responses that
- * carry per-request values (an upload id, a chunk's byte count, an order id)
- * are a header rendered once up to "Content-Length: " and a tail rendered
- * when the response is sent, into the connection's small dyn[] buffer, from
- * values queued at routing time in the connection's dq[] (in queue order,
- * like the responses). GET /__stats renders every worker's counters into the
- * worker's one stats buffer; a connection that finds it busy (another
- * connection's send in flight) retries a millisecond later.
+ * --app demo's responses that carry per-request values (an upload id, a
+ * chunk's byte count, an order id) are a header rendered once up to
+ * "Content-Length: " and a tail rendered when the response is sent, into the
+ * connection's small dyn[] buffer, from values queued at routing time in the
+ * connection's dq[] (in queue order, like the responses). GET /__stats
+ * renders every worker's counters into the worker's one stats buffer; a
+ * connection that finds it busy (another connection's send in flight)
+ * retries a millisecond later.
  *
  * Every connection's bytes go through its struct stream (stream.h, the load
  * engine's connection code too): plain, or with --tls through tls/, so the
@@ -58,109 +57,6 @@
 #include "ring/worker.h"
 #include "tls/tls.h"
 
-#define MAX_CONNS      20000   /* per worker; past that run more workers (DESIGN.md) */
-#define QRUNS          32      /* runs of pending responses per connection (power of 2):
-                                  any mix of responses to 32 pipelined requests fits */
-#define LINGER_NS      (2 * 1000000000LL)
-#define ACCEPT_RETRY_NS (10 * 1000000LL)
-#define STATS_RETRY_NS (1000000LL)
-#define DYNQ           QRUNS   /* values of dynamic responses pending per connection: as
-                                  many as pipelined requests fit in the queue's runs */
-#define DYNBUF         (DEMO_DYN_MAX + 32)  /* "Content-Length" value, CRLFs, body */
-#define STATS_HEAD     32      /* room before the stats body for its length and CRLFs */
-#define TLS_PLAIN      16384   /* plaintext per tls_read: one TLS record */
-
-/* --- workers ---------------------------------------------------------------- */
-
-enum conn_state { C_FREE, C_OPEN, C_LINGER, C_CLOSING };
-
-enum conn_flag {
-    F_SENDING = 1 << 0,  /* a send is in flight (at most one) */
-    F_TIMER   = 1 << 1,  /* the connection's timer is pending */
-    F_DUE     = 1 << 2,  /* due holds the queue head's send time */
-    F_EOF     = 1 << 3,  /* the peer sent its FIN: answer what is queued, then close */
-    F_IGNORE  = 1 << 4,  /* a response that closes is queued: read no more requests */
-    F_CONTINUED = 1 << 5,/* 100 Continue queued for the current request */
-};
-
-struct run { uint16_t id; uint16_t n; };
-
-struct conn {
-    uint32_t          gen;
-    uint8_t           state;
-    uint8_t           flags;
-    uint8_t           qhead, qlen;      /* runs of pending responses, oldest first */
-    struct run        q[QRUNS];
-    uint16_t          inflight;         /* responses of the head run in the send in flight */
-    int64_t           due;              /* when the head may be sent (F_DUE) */
-    struct ring_timer timer;            /* --delay, --stall, linger */
-    struct iovec      iov[2];           /* the response being sent: header + shared body, or one piece */
-    struct iovec      win[2];           /* the stream's room for what is left of it after a short send */
-    uint64_t          sending;          /* bytes of the response being sent */
-    struct http_req   req;
-    /* --app demo */
-    uint8_t           scan;             /* the current request's body is scanned */
-    uint8_t           zscan;            /* demo_scan's state for it */
-    uint8_t           dqhead, dqlen;    /* values of the dynamic responses queued */
-    struct demo_arg   dq[DYNQ];
-    char              dyn[DYNBUF];      /* the tail of a dynamic response being sent */
-    struct stream     st;               /* its bytes, plain or TLS (F_SENDING: iov[] is its message) */
-};
-
-/* The headers --app demo reads, as http_req capture slots. */
-enum { CAP_UPLOAD_ID, CAP_CHUNK_NUMBER, NCAP };
-
-struct serve_stats {
-    uint64_t accepted, requests, s2xx, s4xx, s5xx, continues, resets, garbage, closes,
-             overflows, bytes_in, bytes_out, tls_errors;
-};
-
-struct worker {
-    int                  id, cpu, listen_fd;
-    const struct server *s;
-    pthread_barrier_t   *ready;
-    const int           *stop;
-    pthread_t            thread;
-    struct ring          ring;
-    struct conn         *conns;
-    uint32_t             nconns;   /* also the accept timer's tag */
-    struct ring_timer    accept_timer;
-    uint64_t             rng;
-    int                  err;      /* -errno of a failure */
-    const char          *err_what;
-    int                  done;
-    const char          *mode;     /* the ring's setup flags, for the ready line */
-    struct serve_stats   st;
-    /* --app demo */
-    struct demo_worker   dw;
-    char                *stats_buf;   /* STATS_HEAD + DEMO_STATS_MAX: a /__stats response */
-    bool                 stats_busy;  /* ... in flight, on this connection: */
-    uint32_t             stats_slot, stats_gen;
-    struct tls_ctx      *tls;         /* --tls: the server's context, shared by the workers, made by serve_main */
-    struct stream_pool   pool;        /* what the connections' streams share */
-};
-
-static inline uint64_t rng_next(uint64_t *s)
-{
-    /* xorshift64*: fault draws need speed, not crypto. */
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
-static inline bool chance(struct worker *w, double p)
-{
-    return p > 0 && (double)(rng_next(&w->rng) >> 11) * 0x1.0p-53 < p;
-}
-
-static inline uint32_t slot(const struct worker *w, const struct conn *k)
-{
-    return (uint32_t)(k - w->conns);
-}
-
 /* t, or the end of the stall t falls in. Stalls start at t0 + i * EVERY for
  * i >= 1 and last DUR (< EVERY). */
 static int64_t after_stall(const struct server *s, int64_t t)
@@ -181,7 +77,7 @@ static void stats_release(struct worker *w, const struct conn *k)
         w->stats_busy = false;
 }
 
-static void conn_close(struct worker *w, struct conn *k, bool reset)
+void serve_close(struct worker *w, struct conn *k, bool reset)
 {
     if (k->state == C_CLOSING || k->state == C_FREE)
         return;
@@ -205,7 +101,7 @@ static void conn_linger(struct worker *w, struct conn *k)
     if (conn_notify(w, k))
         return;
     if (k->flags & F_EOF) {
-        conn_close(w, k, false);
+        serve_close(w, k, false);
         return;
     }
     k->state = C_LINGER;
@@ -257,7 +153,7 @@ static bool render_dyn_now(struct worker *w, struct conn *k, unsigned resp, cons
 static void conn_broken(struct worker *w, struct conn *k)
 {
     w->st.tls_errors++;
-    conn_close(w, k, false);
+    serve_close(w, k, false);
 }
 
 /* Give the stream what it can take now: the rest of the response in
@@ -277,13 +173,13 @@ static void conn_send(struct worker *w, struct conn *k, int n)
 }
 
 /* Send the head of the queue if it is due and nothing is in flight. */
-static void flush(struct worker *w, struct conn *k)
+void serve_flush(struct worker *w, struct conn *k)
 {
     if (k->flags & (F_SENDING | F_TIMER))
         return;
     if (!k->qlen) {
         if (k->flags & F_EOF)
-            conn_close(w, k, false);
+            serve_close(w, k, false);
         return;
     }
     struct run *run = &k->q[k->qhead];
@@ -306,7 +202,7 @@ static void flush(struct worker *w, struct conn *k)
     }
     if (r->after == AFTER_RESET) {
         w->st.resets++;
-        conn_close(w, k, true);
+        serve_close(w, k, true);
         return;
     }
     if (r->dyn) {
@@ -331,183 +227,6 @@ static void flush(struct worker *w, struct conn *k)
     }
 }
 
-/* Append a response to the queue. False when the queue is full: a client
- * pipelining more than QRUNS different responses ahead. */
-static bool enqueue(struct worker *w, struct conn *k, uint16_t id)
-{
-    if (k->qlen) {
-        struct run *tail = &k->q[(k->qhead + k->qlen - 1) & (QRUNS - 1)];
-        /* With --delay the head's due time is already set: a request joining
-         * it would be answered early. */
-        bool head_timed = k->qlen == 1 && (k->flags & F_DUE) && w->s->o.delay_ns;
-        if (tail->id == id && tail->n < UINT16_MAX && !head_timed) {
-            tail->n++;
-            return true;
-        }
-        if (k->qlen == QRUNS)
-            return false;
-    }
-    k->q[(k->qhead + k->qlen) & (QRUNS - 1)] = (struct run){ id, 1 };
-    k->qlen++;
-    return true;
-}
-
-static void count(struct worker *w, const struct rendered *r)
-{
-    if (r->status >= 500)
-        w->st.s5xx++;
-    else if (r->status >= 400)
-        w->st.s4xx++;
-    else if (r->status >= 200)
-        w->st.s2xx++;
-    else if (r->status == 100)
-        w->st.continues++;
-    else if (r->after == AFTER_CLOSE)
-        w->st.garbage++;
-}
-
-static void answer(struct worker *w, struct conn *k, uint16_t id)
-{
-    const struct rendered *r = &w->s->table[id];
-    if (!enqueue(w, k, id)) {
-        w->st.overflows++;
-        conn_close(w, k, false);
-        return;
-    }
-    count(w, r);
-    if (r->after != AFTER_KEEP)
-        k->flags |= F_IGNORE;
-}
-
-/* Routing: the one place that decides which response a request gets (an
- * index into the response table). Without an app, everything answers 200;
- * with --app demo, demo_route() matches the request against its routes and
- * counts it, and fills *arg for a response made when it is sent. HEAD is
- * handled by the caller (same response, no body). */
-static unsigned route(struct worker *w, const struct conn *k, struct demo_arg *arg)
-{
-    const struct http_req *q = &k->req;
-    if (!w->s->o.demo)
-        return RESP_OK;
-    const struct http_capture *id = &q->capture[CAP_UPLOAD_ID], *num = &q->capture[CAP_CHUNK_NUMBER];
-    struct demo_req r = {
-        .method = q->method,
-        .target = q->target,
-        .upload_id = id->seen ? id->value : NULL,        /* a truncated one is invalid */
-        .chunk_number = num->seen ? num->value : NULL,
-        .body_bytes = q->body_bytes,
-        .zero_uuid = k->zscan == DEMO_SCAN_FOUND,
-    };
-    return RESP_DEMO + demo_route(&w->s->demo, &w->dw, &r, arg);
-}
-
-/* A whole request is in: pick its response, route first, then the faults
- * (except for /__stats, the tests' window into the server). */
-static void respond(struct worker *w, struct conn *k)
-{
-    const struct server *s = w->s;
-    const struct http_req *q = &k->req;
-    bool head = strcmp(q->method, "HEAD") == 0;
-    enum variant v = !q->keep_alive ? V_CLOSE : q->minor_version == 0 ? V_KEEP10 : V_KEEP;
-    struct demo_arg arg = {0, 0};
-    unsigned resp = route(w, k, &arg);
-    w->st.requests++;
-    if (s->faults && resp != RESP_DEMO + DR_STATS) {
-        if (chance(w, s->o.reset_rate)) {
-            resp = RESP_RESET;
-        } else if (chance(w, s->o.garbage_rate)) {
-            resp = RESP_GARBAGE;
-        } else {
-            if (chance(w, s->o.error_rate))
-                resp = RESP_ERROR;
-            if (chance(w, s->o.close_rate))
-                v = V_CLOSE;
-        }
-    }
-    uint16_t id = entry_id(resp, v, head);
-    uint8_t dyn = s->table[id].dyn;
-    if (dyn && dyn != DEMO_DYN_STATS) {
-        if (k->dqlen == DYNQ) {
-            w->st.overflows++;
-            conn_close(w, k, false);
-            return;
-        }
-        k->dq[(k->dqhead + k->dqlen++) & (DYNQ - 1)] = arg;
-    }
-    answer(w, k, id);
-}
-
-/* Ready for the next request on k. */
-static void req_init(const struct server *s, struct conn *k)
-{
-    http_req_init(&k->req);
-    k->scan = 0;
-    k->zscan = 0;
-    if (s->o.demo) {
-        k->req.capture[CAP_UPLOAD_ID].name = "X-Upload-Id";
-        k->req.capture[CAP_CHUNK_NUMBER].name = "X-Chunk-Number";
-        k->req.ncapture = NCAP;
-    }
-}
-
-/* --app demo: the parser just consumed p[0..used) of k's request; pass the
- * body bytes among them to demo_scan when the route reads its body. Before
- * its headers were done the request had hbytes of them: the bytes up to the
- * end of the header block are those the parser added to header_bytes since,
- * after the empty lines it skips before a request line. */
-static void scan_body(struct conn *k, const uint8_t *p, size_t used, bool had_headers, uint64_t hbytes)
-{
-    if (!had_headers) {
-        k->scan = demo_scans_body(k->req.method, k->req.target);
-        if (!k->scan)
-            return;
-        size_t skip = 0;
-        if (hbytes == 0)
-            while (skip < used && (p[skip] == '\r' || p[skip] == '\n'))
-                skip++;
-        size_t head = skip + (size_t)(k->req.header_bytes - hbytes);
-        if (head > used)
-            head = used;
-        p += head;
-        used -= head;
-    } else if (!k->scan) {
-        return;
-    }
-    demo_scan(&k->zscan, p, used);
-}
-
-/* Bytes of the request stream: frame requests, queue their responses. */
-static void feed(struct worker *w, struct conn *k, const uint8_t *data, size_t len)
-{
-    size_t off = 0;
-    while (off < len && k->state == C_OPEN && !(k->flags & F_IGNORE)) {
-        size_t used;
-        bool had_headers = k->req.headers_done;
-        uint64_t hbytes = k->req.header_bytes;
-        enum http_rc rc = http_req_feed(&k->req, data + off, len - off, &used);
-        if (rc != HTTP_ERROR && k->req.headers_done && w->s->o.demo)
-            scan_body(k, data + off, used, had_headers, hbytes);
-        if (rc == HTTP_PARTIAL) {
-            /* The client waits for a go-ahead before sending the body. */
-            if (k->req.expect_continue && !(k->flags & F_CONTINUED)) {
-                k->flags |= F_CONTINUED;
-                answer(w, k, entry_id(RESP_CONTINUE, V_KEEP, false));
-            }
-            break;
-        }
-        if (rc == HTTP_ERROR) {
-            answer(w, k, entry_id(error_response(k->req.error), V_CLOSE, false));
-            break;
-        }
-        off += used;
-        respond(w, k);
-        req_init(w->s, k);
-        k->flags &= (uint8_t)~F_CONTINUED;
-    }
-    if (k->state == C_OPEN)
-        flush(w, k);
-}
-
 /* --- the connection's stream ------------------------------------------------ */
 
 /* End the stream in band (TLS close_notify) and send that ahead of the FIN
@@ -529,7 +248,7 @@ static bool conn_notify(struct worker *w, struct conn *k)
 static void peer_eof(struct worker *w, struct conn *k)
 {
     if (k->state == C_LINGER || !(k->qlen || (k->flags & F_SENDING)))
-        conn_close(w, k, false);
+        serve_close(w, k, false);
     else
         k->flags |= F_EOF;  /* flush closes when the queue is empty */
 }
@@ -542,7 +261,7 @@ static void conn_drive(struct worker *w, struct conn *k)
         const uint8_t *p;
         int n = stream_read(&w->pool, &k->st, &p);
         if (n > 0) {
-            feed(w, k, p, (size_t)n);
+            serve_feed(w, k, p, (size_t)n);
             continue;
         }
         if (n == STREAM_UP)
@@ -573,12 +292,12 @@ static void on_accept(struct worker *w, const struct ring_event *ev)
         k->flags = 0;
         k->qhead = k->qlen = 0;
         k->dqhead = k->dqlen = 0;
-        req_init(w->s, k);
+        serve_req_init(w->s, k);
         w->st.accepted++;
         /* Here, not at start: the slab's pages stay untouched until used. */
         stream_init(&k->st, k->win, 2);
         if (stream_open(&w->pool, &k->st, w->tls, NULL) != 0) {
-            conn_close(w, k, false);  /* out of memory: this one connection goes */
+            serve_close(w, k, false);  /* out of memory: this one connection goes */
         } else {
             ring_recv(&w->ring, (uint32_t)ev->res, k->gen);
         }
@@ -608,7 +327,7 @@ static void on_recv(struct worker *w, struct conn *k, const struct ring_event *e
         peer_eof(w, k);
         return;
     } else if (ev->res != -ENOBUFS) {
-        conn_close(w, k, false);
+        serve_close(w, k, false);
         return;
     }
     /* A multishot receive also ends when the buffers ran out (-ENOBUFS): re-arm. */
@@ -630,7 +349,7 @@ static void sent(struct worker *w, struct conn *k)
     if (r->after == AFTER_CLOSE)
         conn_linger(w, k);
     else
-        flush(w, k);
+        serve_flush(w, k);
 }
 
 /* A send completed: the response goes on, or is out (then the next one,
@@ -643,13 +362,13 @@ static void on_send(struct worker *w, struct conn *k, int res)
     if (k->state == C_CLOSING)
         return;  /* the stream is released when the close completes */
     if (rc == STREAM_ERROR) {
-        conn_close(w, k, false);
+        serve_close(w, k, false);
         return;
     }
     if (k->state == C_LINGER) {
         /* close_notify is out (conn_notify): now the FIN, as conn_linger does. */
         if (k->flags & F_EOF)
-            conn_close(w, k, false);
+            serve_close(w, k, false);
         else
             ring_shutdown(&w->ring, slot(w, k), k->gen);
         return;
@@ -697,9 +416,9 @@ static void on_event(void *ctx, const struct ring_event *ev)
         if ((k->state == C_OPEN || k->state == C_LINGER) && (k->flags & F_TIMER)) {
             k->flags &= (uint8_t)~F_TIMER;
             if (k->state == C_LINGER)
-                conn_close(w, k, false);
+                serve_close(w, k, false);
             else
-                flush(w, k);
+                serve_flush(w, k);
         }
         break;
     case RING_OP_CLOSE:
