@@ -31,11 +31,11 @@ endif
 LDLIBS  += -luring $(WOLFSSL_LIBS) -ljansson -lyaml -lm -lpthread
 PYTEST  ?= /usr/bin/python3 -m pytest
 
-LIB_SRCS  := $(wildcard ring/*.c tls/*.c) $(filter-out blaster/main.c,$(wildcard blaster/*.c))
+LIB_SRCS  := $(wildcard ring/*.c tls/*.c blaster/*/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(wildcard test/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/%)
-HDRS      := $(wildcard ring/*.h tls/*.h blaster/*.h)
+HDRS      := $(wildcard ring/*.h tls/*.h blaster/*/*.h)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
@@ -88,12 +88,12 @@ asan:
 fuzz: | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)/corpus_http
 	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
-	      -fno-sanitize-recover=all test/fuzz/fuzz_http.c blaster/http_resp.c blaster/http_req.c \
-	      blaster/http_header.c blaster/http_body.c -o $(BUILD)/fuzz_http
+	      -fno-sanitize-recover=all test/fuzz/fuzz_http.c blaster/run/http_resp.c blaster/run/http_req.c \
+	      blaster/run/http_header.c blaster/run/http_body.c -o $(BUILD)/fuzz_http
 	$(BUILD)/fuzz_http -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)/corpus_http test/fuzz/corpus_http
 	@mkdir -p $(BUILD)/corpus_capture
 	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
-	      -fno-sanitize-recover=all test/fuzz/fuzz_capture.c blaster/capture.c blaster/hls.c \
+	      -fno-sanitize-recover=all test/fuzz/fuzz_capture.c blaster/run/capture.c blaster/run/hls.c \
 	      -o $(BUILD)/fuzz_capture
 	$(BUILD)/fuzz_capture -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)/corpus_capture
 

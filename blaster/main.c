@@ -4,9 +4,9 @@
  *   blaster -c 100 -d 10s -R 20000 http://127.0.0.1:8080/ open model, 20000 req/s
  *   blaster serve --listen 127.0.0.1:8080                 the built-in target
  *
- * main parses the command line and compiles it into a plan (blaster/plan.c:
- * every request rendered once); blaster/runner.c runs the plan on one pinned
- * worker per CPU (blaster/engine.c does the load) and merges the workers'
+ * main parses the command line and compiles it into a plan (blaster/compile/plan.c:
+ * every request rendered once); blaster/run/runner.c runs the plan on one pinned
+ * worker per CPU (blaster/run/engine.c does the load) and merges the workers'
  * metrics exactly; main then reports: summary, --summary-export, client
  * verdict, exit code (0 done, 1 usage error, 2 runtime error, 99 a threshold
  * failed). */
@@ -14,14 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blaster/cli.h"
-#include "blaster/plan.h"
-#include "blaster/quick.h"
-#include "blaster/report.h"
-#include "blaster/runner.h"
-#include "blaster/scenario.h"
-#include "blaster/serve.h"
-#include "blaster/url.h"
+#include "blaster/load/cli.h"
+#include "blaster/compile/plan.h"
+#include "blaster/load/quick.h"
+#include "blaster/results/report.h"
+#include "blaster/run/runner.h"
+#include "blaster/load/scenario.h"
+#include "blaster/serve/serve.h"
+#include "blaster/load/url.h"
 #include "tls/tls.h"
 
 /* The TLS flags over the plan's settings (the file's `tls:` in run mode),
@@ -103,7 +103,7 @@ static int report_finish(const struct report_input *in, struct report_thresholds
 }
 
 /* Quick mode is a plan of one request, compiled from the one-scenario model
- * of the command line (blaster/quick.c says what each flag means): closed
+ * of the command line (blaster/load/quick.c says what each flag means): closed
  * model = constant-vus with one VU per connection; -R = constant-arrival-rate
  * over -c VUs, whose due requests wait in a bounded queue when every VU is
  * busy. */

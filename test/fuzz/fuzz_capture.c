@@ -1,7 +1,7 @@
-/* libFuzzer target for blaster/capture.c and blaster/hls.c:
+/* libFuzzer target for blaster/run/capture.c and blaster/run/hls.c:
  *
  *   clang -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
- *         -fno-sanitize-recover=all test/fuzz/fuzz_capture.c blaster/capture.c blaster/hls.c \
+ *         -fno-sanitize-recover=all test/fuzz/fuzz_capture.c blaster/run/capture.c blaster/run/hls.c \
  *         -o build/fuzz_capture
  *   build/fuzz_capture -max_total_time=60 build/corpus_capture
  *
@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blaster/capture.h"
-#include "blaster/hls.h"
+#include "blaster/run/capture.h"
+#include "blaster/run/hls.h"
 
 static void check(bool ok)
 {

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blaster/http.h"
+#include "blaster/run/http.h"
 
 #define MAX_MSGS 64
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "blaster/http.h"
+#include "blaster/run/http.h"
 
 static const char typical[] =
     "HTTP/1.1 200 OK\r\n"

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "blaster/template.h"
+#include "blaster/compile/template.h"
 
 static double now_ns(void)
 {

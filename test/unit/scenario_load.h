@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blaster/scenario.h"
+#include "blaster/load/scenario.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

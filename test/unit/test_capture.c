@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "blaster/capture.h"
+#include "blaster/run/capture.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

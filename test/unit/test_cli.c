@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "blaster/cli.h"
+#include "blaster/load/cli.h"
 
 /* W(...) below starts from the defaults and overrides some fields: that is the point. */
 #pragma GCC diagnostic ignored "-Woverride-init"

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "blaster/env.h"
+#include "blaster/load/env.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

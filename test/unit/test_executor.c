@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "blaster/executor.h"
+#include "blaster/compile/executor.h"
 
 #define MS 1000000LL
 #define S  1000000000LL

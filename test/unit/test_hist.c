@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "blaster/hist.h"
+#include "blaster/common/hist.h"
 
 #define HOUR_US 3600000000LL
 

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "blaster/hls.h"
+#include "blaster/run/hls.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "blaster/http.h"
-#include "blaster/http_int.h"
+#include "blaster/run/http.h"
+#include "blaster/run/http_int.h"
 
 #define NO_CHECK UINT64_MAX
 

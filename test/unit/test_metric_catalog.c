@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "blaster/metric_catalog.h"
-#include "blaster/metrics.h"
+#include "blaster/common/metric_catalog.h"
+#include "blaster/common/metrics.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

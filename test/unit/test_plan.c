@@ -16,9 +16,9 @@
 #include <cmocka.h>
 
 #include "test/unit/design_example.h"
-#include "blaster/cli.h"
-#include "blaster/plan.h"
-#include "blaster/quick.h"
+#include "blaster/load/cli.h"
+#include "blaster/compile/plan.h"
+#include "blaster/load/quick.h"
 
 #ifndef BLASTER_VERSION
 #define BLASTER_VERSION "dev"   /* as plan.c does */
@@ -972,7 +972,7 @@ static void test_loader_error_position(void **state)
 /* ---- quick mode ---- */
 
 /* Quick mode's command line compiled through the same plan_compile: its
- * one-scenario model (blaster/quick.c), then the plan. */
+ * one-scenario model (blaster/load/quick.c), then the plan. */
 static struct cli quick_cli;
 static struct quick_model quick_m;
 

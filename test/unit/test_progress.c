@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "blaster/progress.h"
+#include "blaster/run/progress.h"
 
 static void line_says_rate_and_counts(void **state)
 {

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "blaster/report.h"
+#include "blaster/results/report.h"
 #include "test/unit/export_json.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

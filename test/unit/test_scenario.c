@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "test/unit/design_example.h"
-#include "blaster/scenario.h"
+#include "blaster/load/scenario.h"
 #include "test/unit/scenario_load.h"
 
 #define S    1000000000LL

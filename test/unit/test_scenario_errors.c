@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "blaster/scenario.h"
+#include "blaster/load/scenario.h"
 #include "test/unit/scenario_load.h"
 
 /* ------------------------------------------------------------ bad files */

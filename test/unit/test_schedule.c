@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "blaster/schedule.h"
+#include "blaster/compile/schedule.h"
 
 #define S 1000000000LL
 

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "blaster/serve_opts.h"
+#include "blaster/serve/serve_opts.h"
 
 /* W(...) below starts from the defaults and overrides some fields: that is the point. */
 #pragma GCC diagnostic ignored "-Woverride-init"

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "blaster/stream.h"
+#include "blaster/run/stream.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "blaster/template.h"
+#include "blaster/compile/template.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "blaster/threshold.h"
+#include "blaster/load/threshold.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define SEC 1000000000ll

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "blaster/units.h"
+#include "blaster/common/units.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define SEC 1000000000ll

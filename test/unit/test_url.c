@@ -11,7 +11,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "blaster/url.h"
+#include "blaster/load/url.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

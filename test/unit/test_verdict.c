@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "blaster/verdict.h"
+#include "blaster/run/verdict.h"
 
 static struct verdict decide_n(int n, const double *busy, const double *wait, long long lag,
                               unsigned long long samples)

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "blaster/yaml_json.h"
+#include "blaster/load/yaml_json.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
