@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "blaster/load/sbuf.h"
+#include "blaster/common/sbuf.h"
 
 struct env {
     const char *const *vars;  /* "K=V" strings that win over the process environment; the last wins */

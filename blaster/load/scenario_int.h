@@ -24,7 +24,7 @@
 #include <yaml.h>
 
 #include "blaster/load/env.h"
-#include "blaster/load/sbuf.h"
+#include "blaster/common/sbuf.h"
 #include "blaster/load/scenario.h"
 
 #define MAX_DEPTH      32                /* nesting of steps, and of JSON values */

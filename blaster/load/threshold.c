@@ -3,6 +3,8 @@
  * accepted instead. */
 #include "blaster/load/threshold.h"
 
+#include "blaster/common/errf.h"
+
 #include "blaster/common/suggest.h"
 
 #include <ctype.h>
@@ -14,18 +16,6 @@
 #include <string.h>
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -67,12 +57,12 @@ static int parse_filter(const char *s, const char *b, const char *e, struct metr
     trim(&b, &e);
     int flen = (int)(e - b);
     if (b == e) {
-        seterr(err, errlen, "'%s': empty tag filter (expected key:value between commas)", s);
+        errf(err, errlen, "'%s': empty tag filter (expected key:value between commas)", s);
         return -1;
     }
     const char *colon = memchr(b, ':', (size_t)(e - b));
     if (!colon) {
-        seterr(err, errlen, "'%s': tag filter '%.*s' has no ':' (expected key:value, e.g. scenario:browse)",
+        errf(err, errlen, "'%s': tag filter '%.*s' has no ':' (expected key:value, e.g. scenario:browse)",
                s, flen, b);
         return -1;
     }
@@ -89,7 +79,7 @@ static int parse_filter(const char *s, const char *b, const char *e, struct metr
             sb++;
             se--;
         } else if (open || close) {
-            seterr(err, errlen, "'%s': unbalanced quote in tag filter '%.*s'", s, flen, b);
+            errf(err, errlen, "'%s': unbalanced quote in tag filter '%.*s'", s, flen, b);
             return -1;
         }
         spans[i][0] = sb;
@@ -97,37 +87,37 @@ static int parse_filter(const char *s, const char *b, const char *e, struct metr
     }
     kb = spans[0][0], ke = spans[0][1], vb = spans[1][0], ve = spans[1][1];
     if (kb == ke) {
-        seterr(err, errlen, "'%s': tag filter '%.*s' has an empty key (expected key:value)", s, flen, b);
+        errf(err, errlen, "'%s': tag filter '%.*s' has an empty key (expected key:value)", s, flen, b);
         return -1;
     }
     if (vb == ve) {
-        seterr(err, errlen, "'%s': tag filter '%.*s' has an empty value (expected key:value)", s, flen, b);
+        errf(err, errlen, "'%s': tag filter '%.*s' has an empty value (expected key:value)", s, flen, b);
         return -1;
     }
     for (const char *p = kb; p < ke; p++) {
         if (is_ws(*p)) {
-            seterr(err, errlen, "'%s': tag key '%.*s' contains a space", s, (int)(ke - kb), kb);
+            errf(err, errlen, "'%s': tag key '%.*s' contains a space", s, (int)(ke - kb), kb);
             return -1;
         }
     }
     if (out->nfilters == METRIC_REF_MAX_FILTERS) {
-        seterr(err, errlen, "'%s': more than %d tag filters", s, METRIC_REF_MAX_FILTERS);
+        errf(err, errlen, "'%s': more than %d tag filters", s, METRIC_REF_MAX_FILTERS);
         return -1;
     }
     int i = out->nfilters;
     if (copy_span(out->filters[i].key, sizeof out->filters[i].key, kb, ke) < 0) {
-        seterr(err, errlen, "'%s': tag key '%.*s' is too long (at most %zu characters)",
+        errf(err, errlen, "'%s': tag key '%.*s' is too long (at most %zu characters)",
                s, (int)(ke - kb), kb, sizeof out->filters[i].key - 1);
         return -1;
     }
     if (copy_span(out->filters[i].value, sizeof out->filters[i].value, vb, ve) < 0) {
-        seterr(err, errlen, "'%s': tag value '%.*s' is too long (at most %zu characters)",
+        errf(err, errlen, "'%s': tag value '%.*s' is too long (at most %zu characters)",
                s, (int)(ve - vb), vb, sizeof out->filters[i].value - 1);
         return -1;
     }
     for (int j = 0; j < i; j++) {
         if (strcmp(out->filters[j].key, out->filters[i].key) == 0) {
-            seterr(err, errlen, "'%s': tag key '%s' appears twice (a sample has one value per tag)",
+            errf(err, errlen, "'%s': tag key '%s' appears twice (a sample has one value per tag)",
                    s, out->filters[i].key);
             return -1;
         }
@@ -140,7 +130,7 @@ int metric_ref_parse(const char *s, struct metric_ref *out, char *err, size_t er
 {
     memset(out, 0, sizeof *out);
     if (!s) {
-        seterr(err, errlen, "no metric name");
+        errf(err, errlen, "no metric name");
         return -1;
     }
     const char *b = s, *e = s + strlen(s);
@@ -154,41 +144,41 @@ int metric_ref_parse(const char *s, struct metric_ref *out, char *err, size_t er
         }
     }
     if (close && !open) {
-        seterr(err, errlen, "'%s': '}' without '{' (expected name{key:value})", s);
+        errf(err, errlen, "'%s': '}' without '{' (expected name{key:value})", s);
         return -1;
     }
     if (open && !close) {
-        seterr(err, errlen, "'%s': unclosed '{' (expected name{key:value})", s);
+        errf(err, errlen, "'%s': unclosed '{' (expected name{key:value})", s);
         return -1;
     }
     if (open && close < open) {
-        seterr(err, errlen, "'%s': '}' before '{' (expected name{key:value})", s);
+        errf(err, errlen, "'%s': '}' before '{' (expected name{key:value})", s);
         return -1;
     }
     if (close && close + 1 != e) {
-        seterr(err, errlen, "'%s': unexpected '%.*s' after '}'", s, (int)(e - close - 1), close + 1);
+        errf(err, errlen, "'%s': unexpected '%.*s' after '}'", s, (int)(e - close - 1), close + 1);
         return -1;
     }
 
     const char *nb = b, *ne = open ? open : e;
     trim(&nb, &ne);
     if (nb == ne) {
-        seterr(err, errlen, "'%s': empty metric name", s);
+        errf(err, errlen, "'%s': empty metric name", s);
         return -1;
     }
     if (isdigit((unsigned char)*nb)) {
-        seterr(err, errlen, "'%s': a metric name starts with a letter or '_'", s);
+        errf(err, errlen, "'%s': a metric name starts with a letter or '_'", s);
         return -1;
     }
     for (const char *p = nb; p < ne; p++) {
         if (!name_char(*p)) {
-            seterr(err, errlen, "'%s': unexpected '%c' in metric name (expected letters, digits, '_'%s)",
+            errf(err, errlen, "'%s': unexpected '%c' in metric name (expected letters, digits, '_'%s)",
                    s, *p, open ? "" : ", then an optional {key:value} filter");
             return -1;
         }
     }
     if (copy_span(out->name, sizeof out->name, nb, ne) < 0) {
-        seterr(err, errlen, "'%s': metric name too long (at most %zu characters)", s, sizeof out->name - 1);
+        errf(err, errlen, "'%s': metric name too long (at most %zu characters)", s, sizeof out->name - 1);
         return -1;
     }
     if (!open)
@@ -198,7 +188,7 @@ int metric_ref_parse(const char *s, struct metric_ref *out, char *err, size_t er
     const char *tb = fb, *te = fe;
     trim(&tb, &te);
     if (tb == te) {
-        seterr(err, errlen, "'%s': empty tag filter '{}' (expected {key:value}, or no braces)", s);
+        errf(err, errlen, "'%s': empty tag filter '{}' (expected {key:value}, or no braces)", s);
         return -1;
     }
     while (fb <= fe) {
@@ -407,25 +397,25 @@ static int parse_percentile(const char *src, const char *p, const char **pp, str
     if (ne == q) {
         const char *close = strchr(q, ')');
         if (*q == ')')
-            seterr(err, errlen, "'%s': p() needs a percentile (expected p(N), e.g. p(95))", src);
+            errf(err, errlen, "'%s': p() needs a percentile (expected p(N), e.g. p(95))", src);
         else if (close)
-            seterr(err, errlen, "'%s': malformed percentile 'p(%.*s)' (expected a number, e.g. p(95))",
+            errf(err, errlen, "'%s': malformed percentile 'p(%.*s)' (expected a number, e.g. p(95))",
                    src, (int)(close - q), q);
         else
-            seterr(err, errlen, "'%s': unclosed 'p(' (expected p(N), e.g. p(95))", src);
+            errf(err, errlen, "'%s': unclosed 'p(' (expected p(N), e.g. p(95))", src);
         return -1;
     }
     const char *r = skip_ws(ne);
     if (*r != ')') {
         if (strchr(r, ')'))
-            seterr(err, errlen, "'%s': malformed percentile: unexpected '%.*s' in p(...) "
+            errf(err, errlen, "'%s': malformed percentile: unexpected '%.*s' in p(...) "
                    "(expected a number, e.g. p(99.9))", src, (int)(strchr(r, ')') - r), r);
         else
-            seterr(err, errlen, "'%s': unclosed 'p(' (expected p(N), e.g. p(95))", src);
+            errf(err, errlen, "'%s': unclosed 'p(' (expected p(N), e.g. p(95))", src);
         return -1;
     }
     if (to_double(q, ne, &out->p) < 0 || !(out->p > 0 && out->p <= 100)) {
-        seterr(err, errlen, "'%s': percentile %.*s is out of range (expected p(N) with 0 < N <= 100)",
+        errf(err, errlen, "'%s': percentile %.*s is out of range (expected p(N) with 0 < N <= 100)",
                src, (int)(ne - q), q);
         return -1;
     }
@@ -445,10 +435,10 @@ static int parse_agg(const char *src, const char **pp, struct threshold *out, ch
     size_t wl = (size_t)(p - wb);
     if (wl == 0) {
         if (op_char(*p))
-            seterr(err, errlen, "'%s': missing aggregation before '%c' (expected avg, min, max, med, "
+            errf(err, errlen, "'%s': missing aggregation before '%c' (expected avg, min, max, med, "
                    "p(N), rate, count or value)", src, *p);
         else
-            seterr(err, errlen, "'%s': unexpected '%c' (expected an aggregation: avg, min, max, med, "
+            errf(err, errlen, "'%s': unexpected '%c' (expected an aggregation: avg, min, max, med, "
                    "p(N), rate, count or value)", src, *p);
         return -1;
     }
@@ -458,7 +448,7 @@ static int parse_agg(const char *src, const char **pp, struct threshold *out, ch
     for (size_t i = 0; i < NAGG; i++) {
         if (strlen(agg_words[i].word) == wl && memcmp(agg_words[i].word, wb, wl) == 0) {
             if (*p == '(') {
-                seterr(err, errlen, "'%s': '%.*s' takes no argument (only p(N) does)", src, (int)wl, wb);
+                errf(err, errlen, "'%s': '%.*s' takes no argument (only p(N) does)", src, (int)wl, wb);
                 return -1;
             }
             out->agg = agg_words[i].agg;
@@ -469,9 +459,9 @@ static int parse_agg(const char *src, const char **pp, struct threshold *out, ch
     char hint[40];
     agg_hint(wb, wl, hint, sizeof hint);
     if (hint[0])
-        seterr(err, errlen, "'%s': unknown aggregation '%.*s' (did you mean '%s'?)", src, (int)wl, wb, hint);
+        errf(err, errlen, "'%s': unknown aggregation '%.*s' (did you mean '%s'?)", src, (int)wl, wb, hint);
     else
-        seterr(err, errlen, "'%s': unknown aggregation '%.*s' (expected avg, min, max, med, p(N), "
+        errf(err, errlen, "'%s': unknown aggregation '%.*s' (expected avg, min, max, med, p(N), "
                "rate, count or value)", src, (int)wl, wb);
     return -1;
 }
@@ -498,15 +488,15 @@ static int parse_op(const char *src, const char **pp, struct threshold *out, con
     }
     if (*oplen == 0) {
         if (p[0] == '=' && p[1] == '<')
-            seterr(err, errlen, "'%s': '=<' is not an operator (did you mean '<='?)", src);
+            errf(err, errlen, "'%s': '=<' is not an operator (did you mean '<='?)", src);
         else if (p[0] == '=' && p[1] == '>')
-            seterr(err, errlen, "'%s': '=>' is not an operator (did you mean '>='?)", src);
+            errf(err, errlen, "'%s': '=>' is not an operator (did you mean '>='?)", src);
         else if (p[0] == '=')
-            seterr(err, errlen, "'%s': '=' is not an operator (did you mean '=='?)", src);
+            errf(err, errlen, "'%s': '=' is not an operator (did you mean '=='?)", src);
         else if (*p == '\0')
-            seterr(err, errlen, "'%s': missing comparison (expected <, <=, >, >=, == or != and a number)", src);
+            errf(err, errlen, "'%s': missing comparison (expected <, <=, >, >=, == or != and a number)", src);
         else
-            seterr(err, errlen, "'%s': missing comparison operator before '%s' "
+            errf(err, errlen, "'%s': missing comparison operator before '%s' "
                    "(expected <, <=, >, >=, == or !=)", src, p);
         return -1;
     }
@@ -516,7 +506,7 @@ static int parse_op(const char *src, const char **pp, struct threshold *out, con
         const char *oe = p;
         while (op_char(*oe))
             oe++;
-        seterr(err, errlen, "'%s': '%.*s' is not an operator (expected <, <=, >, >=, == or !=)",
+        errf(err, errlen, "'%s': '%.*s' is not an operator (expected <, <=, >, >=, == or !=)",
                src, (int)(oe - *opstart), *opstart);
         return -1;
     }
@@ -531,13 +521,13 @@ static int parse_limit(const char *src, const char *p, const char *opstart, size
     const char *ne = scan_number(p, true);
     if (ne == p) {
         if (*p == '\0')
-            seterr(err, errlen, "'%s': missing a number after '%.*s'", src, (int)oplen, opstart);
+            errf(err, errlen, "'%s': missing a number after '%.*s'", src, (int)oplen, opstart);
         else
-            seterr(err, errlen, "'%s': expected a number after '%.*s', got '%s'", src, (int)oplen, opstart, p);
+            errf(err, errlen, "'%s': expected a number after '%.*s', got '%s'", src, (int)oplen, opstart, p);
         return -1;
     }
     if (to_double(p, ne, &out->limit) < 0) {
-        seterr(err, errlen, "'%s': number %.*s is out of range", src, (int)(ne - p), p);
+        errf(err, errlen, "'%s': number %.*s is out of range", src, (int)(ne - p), p);
         return -1;
     }
     const char *rest = skip_ws(ne);
@@ -549,7 +539,7 @@ static int parse_limit(const char *src, const char *p, const char *opstart, size
             else
                 why = " (thresholds are unitless: trend values are milliseconds, rates fractions)";
         }
-        seterr(err, errlen, "'%s': unexpected '%s' after %.*s%s", src, rest, (int)(ne - p), p, why);
+        errf(err, errlen, "'%s': unexpected '%s' after %.*s%s", src, rest, (int)(ne - p), p, why);
         return -1;
     }
     return 0;
@@ -564,12 +554,12 @@ int threshold_parse(const char *expr, const char *metric, enum metric_type type,
     const char *b = expr, *e = expr + strlen(expr);
     trim(&b, &e);
     if (b == e) {
-        seterr(err, errlen, "empty threshold expression%s%s (expected e.g. 'p(95)<500')",
+        errf(err, errlen, "empty threshold expression%s%s (expected e.g. 'p(95)<500')",
                metric ? " on " : "", metric ? metric : "");
         return -1;
     }
     if (copy_span(out->source, sizeof out->source, b, e) < 0) {
-        seterr(err, errlen, "'%.*s...': threshold expression too long (at most %zu characters)",
+        errf(err, errlen, "'%.*s...': threshold expression too long (at most %zu characters)",
                20, b, sizeof out->source - 1);
         return -1;
     }
@@ -580,7 +570,7 @@ int threshold_parse(const char *expr, const char *metric, enum metric_type type,
         parse_limit(src, p, opstart, oplen, out, err, errlen) != 0)
         return -1;
     if (!agg_fits(out->agg, type)) {
-        seterr(err, errlen, "'%s'%s%s: %s", src, metric ? " on " : "", metric ? metric : "",
+        errf(err, errlen, "'%s'%s%s: %s", src, metric ? " on " : "", metric ? metric : "",
                type_takes(type));
         return -1;
     }

@@ -15,7 +15,7 @@
 
 #include <yaml.h>
 
-#include "blaster/load/sbuf.h"
+#include "blaster/common/sbuf.h"
 
 struct yaml_json_ops {
     void *ctx;

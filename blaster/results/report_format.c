@@ -238,16 +238,6 @@ const char *rep_fmt_pct(char *buf, size_t n, double frac)
     return buf;
 }
 
-void rep_seterr(char *err, size_t n, const char *fmt, ...)
-{
-    if (!err || n == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-}
-
 void rep_rate_line(FILE *f, int indent, int width, const char *name, uint64_t yes, uint64_t total)
 {
     char pct[32];

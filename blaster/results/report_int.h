@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "blaster/common/errf.h"
 #include "blaster/common/metric_catalog.h"
 #include "blaster/results/report.h"
 
@@ -141,7 +142,6 @@ void rep_tls_line(FILE *f, int indent, int width, uint64_t handshakes, uint64_t 
  * the others strerror of their last errno. */
 void rep_error_causes(FILE *f, int indent, const uint64_t errors[ERR__COUNT],
                       const int last_errno[ERR__COUNT], const char *tls_reason);
-void rep_seterr(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Columns s takes on a terminal: UTF-8 aware, "µs" is two. */
 int  rep_columns(const char *s);
 /* s left- / right-aligned in width columns. */

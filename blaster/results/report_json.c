@@ -470,7 +470,7 @@ int report_export(const char *path, const struct report_input *in, const struct 
         if (nchecks > 0)
             rep_checks_free(checks, nchecks);
         json_decref(metrics);
-        rep_seterr(err, errlen, "--summary-export %s: out of memory", path);
+        errf(err, errlen, "--summary-export %s: out of memory", path);
         return -1;
     }
     json_t *root = root_json(in, checks, nchecks, &st, metrics, bl);
@@ -479,7 +479,7 @@ int report_export(const char *path, const struct report_input *in, const struct 
     int rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
     json_decref(root);
     if (rc != 0) {
-        rep_seterr(err, errlen, "--summary-export %s: cannot write: %s", path, errno ? strerror(errno) : "error");
+        errf(err, errlen, "--summary-export %s: cannot write: %s", path, errno ? strerror(errno) : "error");
         return -1;
     }
     return 0;

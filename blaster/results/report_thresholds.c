@@ -89,7 +89,7 @@ static int compile_metric(const struct report_threshold *t, const struct metric_
     if (!*d) {
         const char *near = metric_suggest(mname);
         if (near) {
-            rep_seterr(msg, n, "unknown metric '%s' (did you mean '%s'?)", mname, near);
+            errf(msg, n, "unknown metric '%s' (did you mean '%s'?)", mname, near);
             return -1;
         }
         char list[512];
@@ -99,12 +99,12 @@ static int compile_metric(const struct report_threshold *t, const struct metric_
         for (int i = 0; (m = metric_at(i)); i++)
             if (m->scope != MSCOPE_NONE)
                 cat(list, sizeof list, &len, "%s%s", len ? ", " : "", m->name);
-        rep_seterr(msg, n, "unknown metric '%s' (blaster's metrics: %s; custom metrics are not supported)",
+        errf(msg, n, "unknown metric '%s' (blaster's metrics: %s; custom metrics are not supported)",
                    mname, list);
         return -1;
     }
     if ((*d)->scope == MSCOPE_NONE) {
-        rep_seterr(msg, n, "metric '%s' is not measured by blaster yet (thresholds can use http_req_duration, "
+        errf(msg, n, "metric '%s' is not measured by blaster yet (thresholds can use http_req_duration, "
                            "http_req_service, http_req_waiting, http_req_connecting, http_req_tls_handshaking, ...)",
                    mname);
         return -1;
@@ -125,7 +125,7 @@ static int compile_scenario(const struct plan *p, struct report_threshold *t, co
     char names[256] = "";
     for (int s = 0; s < p->nsc; s++)
         cat(names, sizeof names, &len, "%s%s", s ? ", " : "", p->sc[s].name ? p->sc[s].name : "?");
-    rep_seterr(msg, n, "'%s': no scenario '%s' (the scenarios are: %s)", key, v, names);
+    errf(msg, n, "'%s': no scenario '%s' (the scenarios are: %s)", key, v, names);
     return -1;
 }
 
@@ -135,14 +135,14 @@ static int compile_step_filter(const struct plan *p, const struct metric_def *d,
 {
     bool is_name = k[0] == 'n';
     if (d->scope != MSCOPE_REQUEST) {
-        rep_seterr(msg, n, "'%s': tag filter '%s' does not apply to %s (counted per scenario: "
+        errf(msg, n, "'%s': tag filter '%s' does not apply to %s (counted per scenario: "
                            "only {scenario:...} filters it)", key, k, d->name);
         return -1;
     }
     if (!plan_has_req(p, -1, is_name ? v : NULL, is_name ? NULL : v)) {
         char list[256];
         list_req_field(p, !is_name, list, sizeof list);
-        rep_seterr(msg, n, "'%s': no step has %s '%s' (%s used: %s)", key, is_name ? "the name" : "method",
+        errf(msg, n, "'%s': no step has %s '%s' (%s used: %s)", key, is_name ? "the name" : "method",
                    v, is_name ? "names" : "methods", list);
         return -1;
     }
@@ -154,7 +154,7 @@ static int compile_expected(const struct metric_def *d, struct report_threshold 
                             char *msg, size_t n)
 {
     if (!(d->flags & MF_EXPECTED)) {
-        rep_seterr(msg, n, "'%s': tag filter 'expected_response' is supported on http_req_duration, "
+        errf(msg, n, "'%s': tag filter 'expected_response' is supported on http_req_duration, "
                            "http_reqs and http_req_failed only", key);
         return -1;
     }
@@ -163,11 +163,11 @@ static int compile_expected(const struct metric_def *d, struct report_threshold 
     } else if (strcmp(v, "false") == 0 && d->type != METRIC_TREND) {
         t->expected_ = 0;
     } else if (strcmp(v, "false") == 0) {
-        rep_seterr(msg, n, "'%s': expected_response:false is not supported yet on %s "
+        errf(msg, n, "'%s': expected_response:false is not supported yet on %s "
                            "(only the expected responses' durations are kept apart)", key, d->name);
         return -1;
     } else {
-        rep_seterr(msg, n, "'%s': expected_response is true or false, got '%s'", key, v);
+        errf(msg, n, "'%s': expected_response is true or false, got '%s'", key, v);
         return -1;
     }
     return 0;
@@ -183,7 +183,7 @@ static int compile_one(const struct plan *p, const struct threshold_spec *spec, 
     t->sc_ = -1;
     t->expected_ = -1;
     if (metric_ref_parse(spec->metric, &t->ref, e2, sizeof e2) != 0) {
-        rep_seterr(msg, n, "threshold metric %s", e2);
+        errf(msg, n, "threshold metric %s", e2);
         return -1;
     }
     if (compile_metric(t, &d, msg, n) != 0)
@@ -203,7 +203,7 @@ static int compile_one(const struct plan *p, const struct threshold_spec *spec, 
         else if (strcmp(k, "expected_response") == 0)
             rc = compile_expected(d, t, key, v, msg, n);
         else {
-            rep_seterr(msg, n, "'%s': tag filter '%s' is not supported yet (supported: scenario, name, method, "
+            errf(msg, n, "'%s': tag filter '%s' is not supported yet (supported: scenario, name, method, "
                                "expected_response)", key, k);
             rc = -1;
         }
@@ -211,12 +211,12 @@ static int compile_one(const struct plan *p, const struct threshold_spec *spec, 
             return -1;
     }
     if ((f.name || f.method) && !plan_has_req(p, t->sc_, f.name, f.method)) {
-        rep_seterr(msg, n, "'%s': the filter matches no request of the plan%s", key,
+        errf(msg, n, "'%s': the filter matches no request of the plan%s", key,
                    t->sc_ >= 0 ? " (that scenario has no such step)" : "");
         return -1;
     }
     if (threshold_parse(spec->expr, key, t->type, &t->th, e2, sizeof e2) != 0) {
-        rep_seterr(msg, n, "%s", e2);
+        errf(msg, n, "%s", e2);
         return -1;
     }
     snprintf(t->key, sizeof t->key, "%s", key);
@@ -231,14 +231,14 @@ int report_thresholds_compile(const struct plan *p, struct report_thresholds *ou
         return 0;
     out->v = calloc((size_t)sf->nthresholds, sizeof *out->v);
     if (!out->v) {
-        rep_seterr(err, errlen, "%s: out of memory compiling thresholds", sf->path ? sf->path : "?");
+        errf(err, errlen, "%s: out of memory compiling thresholds", sf->path ? sf->path : "?");
         return -1;
     }
     for (int i = 0; i < sf->nthresholds; i++) {
         const struct threshold_spec *spec = &sf->thresholds[i];
         char msg[600];
         if (compile_one(p, spec, &out->v[i], msg, sizeof msg) != 0) {
-            rep_seterr(err, errlen, "%s:%d:%d: %s", sf->path ? sf->path : "?", spec->pos.line, spec->pos.col, msg);
+            errf(err, errlen, "%s:%d:%d: %s", sf->path ? sf->path : "?", spec->pos.line, spec->pos.col, msg);
             report_thresholds_free(out);
             return -1;
         }
@@ -313,7 +313,7 @@ int report_thresholds_abort_due(struct report_thresholds *t, const struct report
         }
         rep_mval_free(&mv);
         if (due) {
-            rep_seterr(by, bylen, "%s: %s", x->key, x->th.source);
+            errf(by, bylen, "%s: %s", x->key, x->th.source);
             return i;
         }
     }

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blaster/common/sbuf.h"
+
 /* --- ids ------------------------------------------------------------------ */
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
@@ -176,40 +178,6 @@ void demo_scan(uint8_t *state, const uint8_t *p, size_t n)
 
 /* --- static bodies, rendered once ------------------------------------------------ */
 
-struct sb {
-    char  *p;
-    size_t len, cap;
-    bool   oom;
-};
-
-static void sb_add(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_add(struct sb *b, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0 || b->oom) {
-            b->oom = true;
-            return;
-        }
-        if (b->p && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap <= b->len + (size_t)n)
-            cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (!q) {
-            b->oom = true;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-}
 
 static const char *const genres[] = {"rock", "jazz", "electronic", "lo-fi", "ambient", "house", "beat"};
 static const char *const adjectives[] = {"Midnight", "Golden", "Electric", "Quiet", "Neon", "Velvet",
@@ -225,35 +193,35 @@ static const char *const products[] = {"Lo-fi Drum Kit", "Analog Synth Pack", "V
                                        "Tape Saturation Presets"};
 
 /* Seeded track ids, as STREAM_TRACK_ID expects them: 00000000-0000-0000-0000-000000000001. */
-static void sb_track_id(struct sb *b, unsigned i)
+static void sb_track_id(struct sbuf *b, unsigned i)
 {
-    sb_add(b, "00000000-0000-0000-0000-%012x", i);
+    sb_printf(b, "00000000-0000-0000-0000-%012x", i);
 }
 
-static void sb_track(struct sb *b, unsigned i)
+static void sb_track(struct sbuf *b, unsigned i)
 {
-    sb_add(b, "{\"id\":\"");
+    sb_printf(b, "{\"id\":\"");
     sb_track_id(b, i);
-    sb_add(b, "\",\"title\":\"%s %s\",\"artist\":{\"id\":%u,\"name\":\"%s\"},\"genre\":\"%s\","
+    sb_printf(b, "\",\"title\":\"%s %s\",\"artist\":{\"id\":%u,\"name\":\"%s\"},\"genre\":\"%s\","
               "\"duration_ms\":%u,\"plays\":%u,\"likes\":%u,\"is_public\":true,"
               "\"created_at\":\"2024-%02u-%02uT%02u:%02u:00Z\",\"hls_url\":\"/api/v1/tracks/",
            adjectives[i % 12], nouns[(i * 7) % 13], 100 + i % 10, artists[i % 10], genres[i % 7],
            120000 + (i * 37813) % 240000, (i * 7919) % 100000, (i * 331) % 5000,
            1 + i % 12, 1 + i % 28, i % 24, (i * 13) % 60);
     sb_track_id(b, i);
-    sb_add(b, "/hls/master.m3u8\"}");
+    sb_printf(b, "/hls/master.m3u8\"}");
 }
 
-static void sb_product(struct sb *b, unsigned i)
+static void sb_product(struct sbuf *b, unsigned i)
 {
-    sb_add(b, "{\"id\":\"00000000-0000-0000-0001-%012x\",\"title\":\"%s\",\"type\":\"%s\","
+    sb_printf(b, "{\"id\":\"00000000-0000-0000-0001-%012x\",\"title\":\"%s\",\"type\":\"%s\","
               "\"price\":{\"amount\":%u,\"currency\":\"EUR\"},\"seller\":{\"id\":%u,\"name\":\"%s\"},"
               "\"stock\":%u,\"rating\":%u.%u}",
            i, products[i % 10], i % 3 ? "sample_pack" : "preset", 499 + (i * 500) % 4500,
            100 + i % 10, artists[(i + 3) % 10], 10 + (i * 17) % 90, 3 + i % 3, (i * 3) % 10);
 }
 
-static int keep(struct demo_app *app, unsigned resp, struct sb *b)
+static int keep(struct demo_app *app, unsigned resp, struct sbuf *b)
 {
     if (b->oom) {
         free(b->p);
@@ -316,19 +284,19 @@ int demo_init(struct demo_app *app, const struct demo_opts *o, int nworkers)
 
     /* HLS: the master lists three audio renditions, each with its media playlist. */
     static const unsigned kbps[] = {64, 128, 256};
-    struct sb b = {0};
-    sb_add(&b, "#EXTM3U\n#EXT-X-VERSION:3\n");
+    struct sbuf b = {0};
+    sb_printf(&b, "#EXTM3U\n#EXT-X-VERSION:3\n");
     for (int i = 0; i < 3; i++)
-        sb_add(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%u000,AVERAGE-BANDWIDTH=%u,CODECS=\"mp4a.40.2\","
+        sb_printf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%u000,AVERAGE-BANDWIDTH=%u,CODECS=\"mp4a.40.2\","
                    "NAME=\"%uk\"\n%uk/playlist.m3u8\n", kbps[i], kbps[i] * 900, kbps[i], kbps[i]);
     if (keep(app, DR_HLS_MASTER, &b))
         return -1;
-    b = (struct sb){0};
-    sb_add(&b, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n"
+    b = (struct sbuf){0};
+    sb_printf(&b, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n"
                "#EXT-X-PLAYLIST-TYPE:VOD\n");
     for (uint64_t i = 0; i < o->hls_segments; i++)
-        sb_add(&b, "#EXTINF:10.000,\nsegment-%llu.ts\n", (unsigned long long)i);
-    sb_add(&b, "#EXT-X-ENDLIST\n");
+        sb_printf(&b, "#EXTINF:10.000,\nsegment-%llu.ts\n", (unsigned long long)i);
+    sb_printf(&b, "#EXT-X-ENDLIST\n");
     if (keep(app, DR_HLS_PLAYLIST, &b))
         return -1;
 
@@ -345,52 +313,52 @@ int demo_init(struct demo_app *app, const struct demo_opts *o, int nworkers)
     app->resp[DR_HLS_SEGMENT].body = seg;
     app->resp[DR_HLS_SEGMENT].body_len = o->segment_size;
 
-    b = (struct sb){0};
-    sb_add(&b, "{\"data\":[");
+    b = (struct sbuf){0};
+    sb_printf(&b, "{\"data\":[");
     for (unsigned i = 0; i < 5; i++) {
         if (i)
-            sb_add(&b, ",");
+            sb_printf(&b, ",");
         sb_track(&b, 1 + i * 11);
     }
-    sb_add(&b, "],\"meta\":{\"total\":5,\"took_ms\":3}}");
+    sb_printf(&b, "],\"meta\":{\"total\":5,\"took_ms\":3}}");
     if (keep(app, DR_SEARCH, &b))
         return -1;
 
-    b = (struct sb){0};
-    sb_add(&b, "{\"data\":{\"id\":\"");
+    b = (struct sbuf){0};
+    sb_printf(&b, "{\"data\":{\"id\":\"");
     sb_track_id(&b, 1);
-    sb_add(&b, "\",\"title\":\"Midnight Rain\",\"artist\":{\"id\":101,\"name\":\"Nova Lane\"},"
+    sb_printf(&b, "\",\"title\":\"Midnight Rain\",\"artist\":{\"id\":101,\"name\":\"Nova Lane\"},"
                "\"album\":{\"id\":7,\"title\":\"Night Shift\"},\"genre\":\"lo-fi\",\"duration_ms\":213000,"
                "\"bpm\":84,\"key\":\"A minor\",\"plays\":48211,\"likes\":3120,\"is_public\":true,"
                "\"created_at\":\"2024-03-14T09:26:53Z\",\"hls\":{\"master\":\"/api/v1/tracks/");
     sb_track_id(&b, 1);
-    sb_add(&b, "/hls/master.m3u8\",\"variants\":[\"64k\",\"128k\",\"256k\"]},"
+    sb_printf(&b, "/hls/master.m3u8\",\"variants\":[\"64k\",\"128k\",\"256k\"]},"
                "\"tags\":[\"chill\",\"study\",\"night\"]}}");
     if (keep(app, DR_DETAIL, &b))
         return -1;
 
     for (unsigned l = 0; l <= DEMO_MAX_LIMIT; l++) {
         def(app, DR_LIST + l, 200, "OK", JSON, NULL, DEMO_STATIC);
-        b = (struct sb){0};
-        sb_add(&b, "{\"data\":[");
+        b = (struct sbuf){0};
+        sb_printf(&b, "{\"data\":[");
         for (unsigned i = 0; i < l; i++) {
             if (i)
-                sb_add(&b, ",");
+                sb_printf(&b, ",");
             sb_track(&b, 1 + i);
         }
-        sb_add(&b, "],\"meta\":{\"limit\":%u,\"total\":1000}}", l);
+        sb_printf(&b, "],\"meta\":{\"limit\":%u,\"total\":1000}}", l);
         if (keep(app, DR_LIST + l, &b))
             return -1;
 
         def(app, DR_PRODUCTS + l, 200, "OK", JSON, NULL, DEMO_STATIC);
-        b = (struct sb){0};
-        sb_add(&b, "{\"data\":[");
+        b = (struct sbuf){0};
+        sb_printf(&b, "{\"data\":[");
         for (unsigned i = 0; i < l; i++) {
             if (i)
-                sb_add(&b, ",");
+                sb_printf(&b, ",");
             sb_product(&b, 1 + i);
         }
-        sb_add(&b, "],\"meta\":{\"limit\":%u,\"total\":250}}", l);
+        sb_printf(&b, "],\"meta\":{\"limit\":%u,\"total\":250}}", l);
         if (keep(app, DR_PRODUCTS + l, &b))
             return -1;
     }

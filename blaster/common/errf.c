@@ -1,0 +1,15 @@
+/* errf — see errf.h. */
+#include "blaster/common/errf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+void errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
