@@ -39,7 +39,7 @@ HDRS      := $(wildcard ring/*.h tls/*.h blaster/*/*.h)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all test unit integration asan bench bench-baseline bench-compare demo fuzz clean deps install \
+.PHONY: all test unit integration asan bench bench-baseline bench-compare bench-instructions demo fuzz clean deps install \
         debian-wolfssl
 
 all: $(BUILD)/blaster
@@ -145,6 +145,11 @@ bench: $(BUILD)/blaster debian-wolfssl
 bench-compare: $(BUILD)/blaster $(if $(BASELINE),,bench-baseline)
 	BENCH_COMPARE_ONLY=1 BENCH_BASELINE=$(or $(BASELINE),$(BASELINE_DIR)/blaster) \
 	BENCH_DURATION=$${BENCH_DURATION:-5s} BENCH_REPS=$${BENCH_REPS:-5} scripts/bench.sh
+
+# User-space instructions per request, old vs new, by callgrind: a count the
+# machine's load does not move (scripts/bench-instructions.sh says how).
+bench-instructions: $(BUILD)/blaster $(if $(BASELINE),,bench-baseline)
+	scripts/bench-instructions.sh $(or $(BASELINE),$(BASELINE_DIR)/blaster) $(BUILD)/blaster
 
 demo: $(BUILD)/blaster
 	scripts/demo.sh $(BUILD)/blaster
