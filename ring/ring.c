@@ -65,12 +65,14 @@ int ring_init(struct ring *r, const struct ring_config *cfg)
     r->br = mmap(NULL, r->br_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
     if (r->br == MAP_FAILED) {
         err = -errno;
+        r->br = NULL;
         goto fail_ring;
     }
     r->bufs = mmap(NULL, (size_t)cfg->nbufs * cfg->buf_size, PROT_READ | PROT_WRITE,
                    MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
     if (r->bufs == MAP_FAILED) {
         err = -errno;
+        r->bufs = NULL;
         goto fail_br;
     }
     io_uring_buf_ring_init(r->br);
@@ -95,14 +97,22 @@ fail_br:
     munmap(r->br, r->br_bytes);
 fail_ring:
     io_uring_queue_exit(&r->uring);
+    /* Nothing of it is left: a ring_exit after a failed ring_init (the
+     * caller's teardown) must find nothing to unmap, or it would unmap
+     * whatever the allocator has put at those addresses since. */
+    memset(r, 0, sizeof *r);
     return err;
 }
 
 void ring_exit(struct ring *r)
 {
+    if (!r->br)
+        return; /* never made, or already gone */
     io_uring_queue_exit(&r->uring);
     munmap(r->bufs, (size_t)r->nbufs * r->buf_size);
     munmap(r->br, r->br_bytes);
+    r->br = NULL; /* the counters (enters) stay readable */
+    r->bufs = NULL;
 }
 
 struct io_uring_sqe *ring_sqe(struct ring *r)

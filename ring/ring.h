@@ -84,6 +84,8 @@ struct ring {
  * nbufs x buf_size bytes (group 0) and a sparse registered file table of
  * nfiles slots. 0 or -errno. */
 int  ring_init(struct ring *r, const struct ring_config *cfg);
+/* Tear the ring down. Safe after a failed ring_init (which leaves nothing
+ * to free) and when called twice. */
 void ring_exit(struct ring *r);
 
 /* A submission queue entry; submits what is queued when the queue is full.

@@ -14,6 +14,7 @@
  * ring's file table, which is the VU's index in e->vus; a generation number
  * makes completions that arrive after a close harmless. */
 #include "blaster/run/engine_int.h"
+#include "blaster/compile/limits.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -488,8 +489,16 @@ static int ring_setup(struct engine *e)
     struct ring_config rc = { .sq_entries = sq > 4096 ? 4096 : sq, .nbufs = nbufs, .buf_size = 16384,
                               .nfiles = e->nvus ? e->nvus : 1 };
     int err = ring_init(&e->ring, &rc);
-    if (err)
+    uint64_t slots = limits_read_ring_slots();
+    if (err == -EMFILE && rc.nfiles > slots) {
+        int need = limits_workers_needed(e->cfg.plan, slots);
+        snprintf(e->fatal, sizeof e->fatal,
+                 "%u connections in one worker, but a worker's io_uring file table holds at most %llu "
+                 "(the open-file limit, ulimit -n): use -t %d or more, or raise ulimit -n",
+                 rc.nfiles, (unsigned long long)slots, need);
+    } else if (err) {
         snprintf(e->fatal, sizeof e->fatal, "io_uring setup failed: %s", strerror(-err));
+    }
     return err;
 }
 
@@ -550,9 +559,7 @@ oom:
 
 void engine_free(struct engine *e)
 {
-    if (e->ring.br)
-        ring_exit(&e->ring);
-    e->ring.br = NULL;
+    ring_exit(&e->ring);
     /* The ring is gone: nothing reads the streams' buffers any more. */
     for (uint32_t i = 0; e->vus && i < e->nvus; i++)
         stream_closed(&e->pool, &e->vus[i].st, i, e->vus[i].gen);

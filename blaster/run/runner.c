@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blaster/compile/limits.h"
 #include "blaster/run/progress.h"
 #include "ring/worker.h"
 
@@ -31,8 +32,11 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     /* The ring is made here: SINGLE_ISSUER binds it to this thread. */
     w->init_err = engine_init(&w->e, &w->cfg);
+    /* Twice: once every ring is made, and once the main thread has seen
+     * whether all were (if one was not, nobody starts: stop is set). */
     pthread_barrier_wait(w->ready);
-    if (!w->init_err)
+    pthread_barrier_wait(w->ready);
+    if (!w->init_err && !__atomic_load_n(w->stop, __ATOMIC_RELAXED))
         engine_run(&w->e, w->stop);
     __atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
     return NULL;
@@ -47,10 +51,15 @@ static uint32_t plan_vus(const struct plan *p)
 }
 
 /* One worker per CPU (or -t), but never more than the plan has VUs: a
- * worker without VUs would only idle. */
+ * worker without VUs would only idle. Without -t, also as many as the
+ * connections need rings (DESIGN.md: past the open-file limit per worker,
+ * more workers than CPUs); with -t too few, the ring's setup says so. */
 static int workers_count(const struct plan *p, const struct runner_opts *o, int ncpus)
 {
     int nw = o->threads > 0 ? o->threads : ncpus;
+    int need = limits_workers_needed(p, limits_read_ring_slots());
+    if (o->threads <= 0 && need > nw)
+        nw = need > MAX_WORKERS ? MAX_WORKERS : need;
     uint32_t vus = plan_vus(p);
     if ((uint32_t)nw > vus && vus > 0)
         nw = (int)vus;
@@ -94,8 +103,9 @@ static void tls_contexts_free(struct tls_ctx **tls, int nw)
 }
 
 /* Start nw workers, pinned round-robin on cpus, wait until every ring is
- * made, and note in r the workers that could not start their engine. */
-static void workers_start(struct worker *ws, int nw, const int *cpus, int ncpus, const struct plan *p,
+ * made, and note in r the workers that could not start their engine: then
+ * none of them runs. -1 when one could not. */
+static int workers_start(struct worker *ws, int nw, const int *cpus, int ncpus, const struct plan *p,
                           const struct runner_opts *o, struct tls_ctx **tls, pthread_barrier_t *ready,
                           int64_t origin, struct run_result *r)
 {
@@ -114,13 +124,17 @@ static void workers_start(struct worker *ws, int nw, const int *cpus, int ncpus,
         }
     }
     pthread_barrier_wait(ready);
-    for (int i = 0; i < nw; i++) {
-        if (ws[i].init_err) {
-            snprintf(r->fatal, sizeof r->fatal, "worker %d: %s", i, ws[i].e.fatal);
-            __atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
-        }
+    int failed = -1;
+    for (int i = 0; i < nw && failed < 0; i++)
+        if (ws[i].init_err)
+            failed = i;
+    if (failed >= 0) {
+        snprintf(r->fatal, sizeof r->fatal, "worker %d: %.200s", failed, ws[failed].e.fatal);
+        __atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
     }
     r->ring_mode = ws[0].e.ring.mode ? ws[0].e.ring.mode : "?";
+    pthread_barrier_wait(ready);
+    return failed >= 0 ? -1 : 0;
 }
 
 static bool workers_done(const struct worker *ws, int nw)
@@ -307,6 +321,11 @@ static void workers_merge(struct worker *ws, int nw, const struct plan *p, int s
     }
     r->elapsed_s = t1 > t0 ? (double)(t1 - t0) / 1e9 : 0;
     lag_summarise(r, sigfigs);
+    /* A worker that never connected stopped the run already (engine.c);
+     * one whose connections were all refused, reset or timed out ran to
+     * the end, and its numbers describe no server at all either. */
+    if (!r->fatal[0])
+        scenario_metrics_none_answered(r->m, r->nsc, r->fatal, sizeof r->fatal);
 }
 
 int runner_run(const struct plan *p, const struct runner_opts *o, struct run_result *r)
@@ -331,18 +350,23 @@ int runner_run(const struct plan *p, const struct runner_opts *o, struct run_res
     pthread_barrier_t ready;
     pthread_barrier_init(&ready, NULL, (unsigned)nw + 1);
     int64_t origin = ring_now() + 20 * 1000000LL; /* time for every ring to be made */
-    workers_start(ws, nw, cpus, ncpus, p, o, tls, &ready, origin, r);
-    if (o->verbose)
-        fprintf(stderr, "blaster: %d workers, %u VUs, io_uring mode %s\n", nw, plan_vus(p), r->ring_mode);
-
-    run_loop(ws, nw, p, o, &sigs, origin, r);
-    workers_merge(ws, nw, p, o->sigfigs, r);
+    int started = workers_start(ws, nw, cpus, ncpus, p, o, tls, &ready, origin, r);
+    if (started != 0) {
+        /* Nothing ran: no summary to give, only the reason. */
+        for (int i = 0; i < nw; i++)
+            pthread_join(ws[i].thread, NULL);
+    } else {
+        if (o->verbose)
+            fprintf(stderr, "blaster: %d workers, %u VUs, io_uring mode %s\n", nw, plan_vus(p), r->ring_mode);
+        run_loop(ws, nw, p, o, &sigs, origin, r);
+        workers_merge(ws, nw, p, o->sigfigs, r);
+    }
     for (int i = 0; i < nw; i++)
         engine_free(&ws[i].e);
     tls_contexts_free(tls, nw); /* after the engines: their connections go first */
     free(ws);
     pthread_barrier_destroy(&ready);
-    return 0;
+    return started;
 }
 
 void runner_verdict(const struct run_result *r, struct verdict *v)
