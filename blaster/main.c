@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "blaster/load/cli.h"
+#include "blaster/compile/limits.h"
 #include "blaster/compile/plan.h"
 #include "blaster/load/quick.h"
 #include "blaster/results/report.h"
@@ -59,6 +60,18 @@ static int tls_setup(struct plan *p, const struct cli_tls *t, char *err, size_t 
     }
     tls_ctx_free(c);
     return 0;
+}
+
+/* What this machine allows that the plan would exceed, refused before
+ * anything starts (limits.h): the connections to one destination against
+ * the ephemeral port range. (A worker's ring is sized when it is made:
+ * runner.c adds workers, or the ring's setup names -t.) */
+static int limits_check(const struct plan *p, char *err, size_t errlen)
+{
+    unsigned lo, hi;
+    if (limits_read_port_range(&lo, &hi) != 0)
+        return 0; /* nothing to check against */
+    return limits_check_ports(p, lo, hi, err, errlen);
 }
 
 /* ---- reporting: the same for both modes --------------------------------- */
@@ -131,7 +144,7 @@ static int quick_mode(int argc, char **argv)
         fprintf(stderr, "blaster: %s\n", err);
         return 1;
     }
-    if (tls_setup(&plan, &cli.tls, err, sizeof err) != 0) {
+    if (limits_check(&plan, err, sizeof err) != 0 || tls_setup(&plan, &cli.tls, err, sizeof err) != 0) {
         fprintf(stderr, "blaster: %s\n", err);
         plan_free(&plan);
         return 1;
@@ -195,7 +208,7 @@ static int run_mode(int argc, char **argv)
         scenario_free(&sf);
         return 1;
     }
-    if (tls_setup(&plan, &cr.tls, err, sizeof err) != 0) {
+    if (limits_check(&plan, err, sizeof err) != 0 || tls_setup(&plan, &cr.tls, err, sizeof err) != 0) {
         fprintf(stderr, "blaster run: %s\n", err);
         plan_free(&plan);
         scenario_free(&sf);
