@@ -3,6 +3,7 @@
 #include "blaster/common/metrics.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,4 +158,32 @@ void scenario_metrics_reset(struct scenario_metrics *m)
     hist_reset(&m->iteration_duration);
     m->iterations = m->dropped = m->interrupted = 0;
     m->vus_max = m->vus = 0;
+}
+
+bool scenario_metrics_none_answered(const struct scenario_metrics *m, int nsc, char *why, size_t whylen)
+{
+    uint64_t reqs = 0, answered = 0, errors[ERR__COUNT] = { 0 };
+    int last_errno[ERR__COUNT] = { 0 };
+    for (int s = 0; s < nsc; s++)
+        for (int q = 0; q < m[s].nreq; q++) {
+            const struct metrics *r = &m[s].req[q];
+            reqs += r->reqs;
+            for (int st = 0; st < METRICS_MAX_STATUS; st++)
+                answered += r->status[st];
+            for (int e = 0; e < ERR__COUNT; e++) {
+                errors[e] += r->errors[e];
+                if (r->errors[e])
+                    last_errno[e] = r->last_errno[e];
+            }
+        }
+    if (reqs == 0 || answered > 0)
+        return false;
+    int top = 0;
+    for (int e = 1; e < ERR__COUNT; e++)
+        if (errors[e] > errors[top])
+            top = e;
+    snprintf(why, whylen, "no request succeeded: all %llu failed without a response, most with %s (%s)",
+             (unsigned long long)reqs, err_class_name[top],
+             last_errno[top] ? strerror(last_errno[top]) : "no errno");
+    return true;
 }

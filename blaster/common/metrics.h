@@ -8,6 +8,7 @@
 #define BLASTER_METRICS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "blaster/common/hist.h"
@@ -78,6 +79,13 @@ void scenario_metrics_copy_growing(struct scenario_metrics *dst, const struct sc
 void scenario_metrics_reset(struct scenario_metrics *m);
 void scenario_metrics_free(struct scenario_metrics *m);
 void scenario_metrics_merge(struct scenario_metrics *dst, const struct scenario_metrics *src);
+
+/* Whether no request of the run got a response: some were made, and every
+ * one failed without a status (refused, reset, timeout, TLS, parse...).
+ * Then why says so with the count and the commonest error class, and its
+ * last errno. A response of any status is an answer: a run of 500s is the
+ * server's to judge with thresholds. */
+bool scenario_metrics_none_answered(const struct scenario_metrics *m, int nsc, char *why, size_t whylen);
 
 /* Allocate the histograms (1 µs .. 1 hour at sigfigs). 0 or -ENOMEM. */
 int  metrics_init(struct metrics *m, int sigfigs);

@@ -322,6 +322,11 @@ static void print_stopped(FILE *f, const struct report_input *in)
 
 static void print_verdict(FILE *f, const struct report_input *in)
 {
+    if (in->fatal) {
+        /* A run that failed has no numbers to vouch for: no "OK" beside it. */
+        fprintf(f, "  client verdict: none (the run failed: see the error below)\n");
+        return;
+    }
     fprintf(f, "  client verdict: %s\n", in->verdict.client_limited ? "CLIENT-LIMITED" : "OK");
     for (int i = 0; i < in->verdict.nreasons; i++)
         fprintf(f, "     - %s\n", in->verdict.reasons[i]);
