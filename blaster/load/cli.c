@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "blaster/common/units.h"
+#include "blaster/load/scenario.h"
 #include "blaster/load/url.h"
 
 const char cli_usage[] =
@@ -26,7 +27,7 @@ const char cli_usage[] =
     "                           (default 10s)\n"
     "  -R, --rate RATE          open model: RATE requests/s in all, latency measured from\n"
     "                           each request's intended start like wrk2; 2k = 2000\n"
-    "                           (default: none, closed model)\n"
+    "                           (default: none, closed model; at most 1G: one a ns)\n"
     "      --poisson            exponential gaps between requests, needs -R (default off)\n"
     "  -H, --header 'K: V'      add a request header, repeatable (default: none)\n"
     "  -m, --method METHOD      request method (default GET, or POST with -b)\n"
@@ -209,6 +210,9 @@ static int apply(struct parse *ps, const struct opt *o, const char *flag, const 
         if (units_parse_rate(arg, &r) < 0 || !(r > 0) || !isfinite(r))
             return fail(ps, "%s: expected a rate in requests/s greater than 0 (1000, 2k, "
                             "0.5), got '%s'", flag, arg);
+        if (r > SCENARIO_MAX_RATE)
+            return fail(ps, "%s: at most 1G requests/s (one a nanosecond, what a schedule can tell "
+                            "apart), got '%s'", flag, arg);
         c->rate = r;
         return 0;
     }
