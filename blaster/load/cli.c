@@ -45,6 +45,9 @@ const char cli_usage[] =
     "       blaster serve [options]   run the built-in test target\n"
     "       blaster run FILE [-e K=V]...  run a scenario file (see 'blaster run --help')\n"
     "\n"
+    "Exit codes: 0 done, 1 usage error, 2 runtime error, 105 stopped by Ctrl-C or SIGTERM\n"
+    "(k6's; the summary is still printed and exported).\n"
+    "\n"
     "Example: blaster -c 100 -d 30s -R 2000 --latency http://127.0.0.1:8080/\n";
 
 enum opt_id {
@@ -463,7 +466,8 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
 const char cli_run_usage[] =
     "Usage: blaster run FILE [options]\n"
     "Run a scenario file: k6's workload model in YAML (scenarios in parallel, executors,\n"
-    "flows, thresholds). Exit code 99 when a threshold fails, like k6.\n"
+    "flows, thresholds). Exit code 99 when a threshold fails, 105 when stopped by Ctrl-C\n"
+    "or SIGTERM, like k6.\n"
     "\n"
     "  -e, --env K=V            set ${K} in the file (wins over the environment), repeatable\n"
     "      --summary-export FILE  write the end-of-test summary as k6's handleSummary JSON\n"
