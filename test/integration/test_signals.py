@@ -138,9 +138,9 @@ def test_first_sigint_stops_a_run_at_the_highest_rate(blaster_bin):
     # Ctrl-C did nothing (the worker never came back to its loop).
     with blaster_serve("-t", "1") as (url, _):
         proc, out, err, took, summary = signal_mid_run(
-            ["-t", "1", "-c", "2", "-d", "60s", "-R", "1G", url], signal.SIGINT)
-    assert proc.returncode == 105, err
+            ["-t", "1", "-c", "2", "-d", "60s", "-R", "1G", url], signal.SIGINT, after=4)
     assert took < 3, took
+    assert proc.returncode == 105, err
     assert summary["blaster"]["stopped"] is True
     assert summary["metrics"]["dropped_iterations"]["values"]["count"] > 100_000_000
 
