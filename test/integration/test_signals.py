@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -98,7 +99,6 @@ def signal_mid_run(args, sig, after=1.5):
     """Start blaster with args (and --summary-export), send sig after `after`
     seconds; returns (proc, stdout, stderr, seconds from the signal to the
     exit, the export parsed)."""
-    import tempfile
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "s.json")
         proc = subprocess.Popen([BLASTER, *args, "--summary-export", path],
