@@ -95,7 +95,7 @@ static int report_finish(const struct report_input *in, struct report_thresholds
                          const char *prog, const char *subject)
 {
     char err[1024];
-    struct run_outcome o = { .fatal = in->fatal != NULL, .aborted = in->aborted_by != NULL };
+    struct run_outcome o = { .fatal = in->fatal != NULL, .aborted = in->aborted_by != NULL, .signaled = in->stopped };
     o.thresholds_failed = report_thresholds_eval(th, in);
     report_print(stdout, in, th);
     fflush(stdout);
@@ -108,6 +108,8 @@ static int report_finish(const struct report_input *in, struct report_thresholds
     } else if (!o.fatal) {
         if (o.aborted)
             fprintf(stderr, "%s: aborted by the threshold %s\n", prog, in->aborted_by);
+        else if (o.signaled)
+            fprintf(stderr, "%s: stopped by a signal (exit code 105)\n", prog);
         if (o.thresholds_failed > 0)
             fprintf(stderr, "%s: %d threshold%s failed\n", prog, o.thresholds_failed,
                     o.thresholds_failed == 1 ? "" : "s");

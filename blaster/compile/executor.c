@@ -294,6 +294,12 @@ size_t executor_vu_caps(const struct executor_config *s, uint32_t seg_i, uint32_
 
 /* ---- arrival-rate executors -------------------------------------------- */
 
+/* An iteration count, saturated (absurd rates must not overflow the conversion). */
+static uint64_t count_of(long double x)
+{
+    return x < 0x1.0p63L ? (uint64_t)x : (uint64_t)1 << 63;
+}
+
 static void ramp_stage_enter(struct arrivals *a, int k)
 {
     const struct executor_stage *sg = &a->stages[k];
@@ -326,7 +332,7 @@ void arrivals_init_segment(struct arrivals *a, const struct executor_config *s, 
         a->tu = time_unit(s);
         a->r0 = s->rate;
         a->duration = s->duration_ns;
-        a->total = (uint64_t)ceill((long double)s->duration_ns * s->rate / time_unit(s));
+        a->total = count_of(ceill((long double)s->duration_ns * s->rate / time_unit(s)));
         return;
     }
     if (s->executor != EXEC_RAMPING_ARRIVAL_RATE || s->nstages <= 0)
@@ -349,7 +355,7 @@ void arrivals_init_segment(struct arrivals *a, const struct executor_config *s, 
         cum2 += (long double)d * (r0 + r1);
         r0 = r1;
     }
-    a->total = (uint64_t)floorl(cum2 / (2 * a->tu) + a->tol);
+    a->total = count_of(floorl(cum2 / (2 * a->tu) + a->tol));
 
     a->cum2 = 0;
     a->a1 = 0;
@@ -408,6 +414,52 @@ int64_t arrivals_next(struct arrivals *a)
         x = a->d;
     a->next += a->stride;
     return a->t0 + (int64_t)llroundl(x);
+}
+
+/* The area (iterations due) of a ramping schedule by x ns into its current stage. */
+static long double ramp_area_at(const struct arrivals *a, int64_t x)
+{
+    if (a->d <= 0)
+        return a->a1;
+    if (x > a->d)
+        x = a->d;
+    long double xl = x > 0 ? (long double)x : 0;
+    return a->a0 + (a->r0 * xl + (a->r1 - a->r0) * xl * xl / (2 * (long double)a->d)) / a->tu;
+}
+
+/* The global number of iterations due at or before t: k with start <= t. */
+static uint64_t due_count(struct arrivals *a, int64_t t)
+{
+    long double k;
+    if (a->kind == 1) {
+        /* floor(k tu / r0) <= t  <=>  k < (t + 1) r0 / tu */
+        k = ceill(((long double)t + 1) * a->r0 / a->tu);
+    } else {
+        while (t >= a->t0 + a->d && a->stage + 1 < a->nstages) {
+            ramp_stage_leave(a);
+            ramp_stage_enter(a, a->stage + 1);
+        }
+        k = floorl(ramp_area_at(a, t - a->t0) + a->tol);
+    }
+    return k < (long double)a->total ? (uint64_t)k : a->total;
+}
+
+uint64_t arrivals_skip(struct arrivals *a, int64_t t)
+{
+    if (a->kind == 0 || a->next >= a->total || t < 0)
+        return 0;
+    /* On a copy: a ramping schedule walks its stages to t, which is only
+     * right if something at or before t is skipped. */
+    struct arrivals c = *a;
+    uint64_t due = due_count(&c, t);
+    if (due <= a->next)
+        return 0;
+    uint64_t n = (due - a->next + a->stride - 1) / a->stride;
+    *a = c;
+    a->next += n * a->stride;
+    if (a->next > a->total)
+        a->next = a->total;
+    return n;
 }
 
 /* ---- iteration executors ----------------------------------------------- */

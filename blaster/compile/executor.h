@@ -221,6 +221,12 @@ void arrivals_init_segment(struct arrivals *a, const struct executor_config *s, 
  * (k6's iteration-in-test numbering, usable for ${iter}). */
 int64_t arrivals_next(struct arrivals *a);
 
+/* Skip this segment's iterations that start at or before t ns (what a full
+ * queue would drop), in O(stages) whatever the rate; returns how many. The
+ * ones skipped are those arrivals_next would have returned, up to a
+ * rounding of the last ns: one left over is simply due at once. */
+uint64_t arrivals_skip(struct arrivals *a, int64_t t);
+
 /* ---- Iteration executors ----------------------------------------------- */
 
 /* How many iterations a VU of per-vu-iterations runs: `iterations`, whatever

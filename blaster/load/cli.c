@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "blaster/common/units.h"
+#include "blaster/load/scenario.h"
 #include "blaster/load/url.h"
 
 const char cli_usage[] =
@@ -27,7 +28,7 @@ const char cli_usage[] =
     "                           (default 10s)\n"
     "  -R, --rate RATE          open model: RATE requests/s in all, latency measured from\n"
     "                           each request's intended start like wrk2; 2k = 2000\n"
-    "                           (default: none, closed model)\n"
+    "                           (default: none, closed model; at most 1G: one a ns)\n"
     "      --poisson            exponential gaps between requests, needs -R (default off)\n"
     "  -H, --header 'K: V'      add a request header, repeatable (default: none)\n"
     "  -m, --method METHOD      request method (default GET, or POST with -b)\n"
@@ -44,6 +45,9 @@ const char cli_usage[] =
     "\n"
     "       blaster serve [options]   run the built-in test target\n"
     "       blaster run FILE [-e K=V]...  run a scenario file (see 'blaster run --help')\n"
+    "\n"
+    "Exit codes: 0 done, 1 usage error, 2 runtime error, 105 stopped by Ctrl-C or SIGTERM\n"
+    "(k6's; the summary is still printed and exported).\n"
     "\n"
     "Example: blaster -c 100 -d 30s -R 2000 --latency http://127.0.0.1:8080/\n";
 
@@ -210,6 +214,9 @@ static int apply(struct parse *ps, const struct opt *o, const char *flag, const 
         if (units_parse_rate(arg, &r) < 0 || !(r > 0) || !isfinite(r))
             return fail(ps, "%s: expected a rate in requests/s greater than 0 (1000, 2k, "
                             "0.5), got '%s'", flag, arg);
+        if (r > SCENARIO_MAX_RATE)
+            return fail(ps, "%s: at most 1G requests/s (one a nanosecond, what a schedule can tell "
+                            "apart), got '%s'", flag, arg);
         c->rate = r;
         return 0;
     }
@@ -460,7 +467,8 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
 const char cli_run_usage[] =
     "Usage: blaster run FILE [options]\n"
     "Run a scenario file: k6's workload model in YAML (scenarios in parallel, executors,\n"
-    "flows, thresholds). Exit code 99 when a threshold fails, like k6.\n"
+    "flows, thresholds). Exit code 99 when a threshold fails, 105 when stopped by Ctrl-C\n"
+    "or SIGTERM, like k6.\n"
     "\n"
     "  -e, --env K=V            set ${K} in the file (wins over the environment), repeatable\n"
     "      --summary-export FILE  write the end-of-test summary as k6's handleSummary JSON\n"

@@ -15,6 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The most arrivals per second an arrival-rate executor (or quick mode's
+ * -R) may ask for, in all: schedules count in nanoseconds, so more than one
+ * a nanosecond cannot be told apart (and is some thousand times what one
+ * worker can send). Refused when loading, never discovered by the run. */
+#define SCENARIO_MAX_RATE 1e9
+
 /* A position in the scenario file, 1-based, for error messages. */
 struct srcpos { int line, col; };
 

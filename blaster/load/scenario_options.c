@@ -232,6 +232,38 @@ static bool any_stage_target(const struct scenario *sc)
     return any;
 }
 
+/* An arrival rate (per time_unit) within SCENARIO_MAX_RATE a second, else
+ * an error at n naming what (`'rate'`, `stage 2's target`). */
+static int check_rate(struct ld *ld, const yaml_node_t *n, const char *what, double rate, int64_t time_unit_ns)
+{
+    double per_s = rate * 1e9 / (double)time_unit_ns;
+    if (!(per_s > SCENARIO_MAX_RATE))
+        return 0;
+    return ld_fail(ld, n, "%s: %g iterations/s is more than blaster can schedule (at most %g/s in all: "
+                          "one a nanosecond)", what, per_s, SCENARIO_MAX_RATE);
+}
+
+static int check_rates(struct ld *ld, yaml_node_t **v, yaml_node_t **k, const struct scenario *sc)
+{
+    int64_t tu = sc->time_unit_ns > 0 ? sc->time_unit_ns : NS_PER_S;
+    if (v[SC_RATE] && check_rate(ld, v[SC_RATE], "'rate'", sc->rate, tu) < 0)
+        return -1;
+    char what[48];
+    if (v[SC_START_RATE]) {
+        snprintf(what, sizeof what, "'%s'", raw(k[SC_START_RATE]));
+        if (check_rate(ld, v[SC_START_RATE], what, sc->start_rate, tu) < 0)
+            return -1;
+    }
+    for (int i = 0; v[SC_STAGES] && i < sc->nstages; i++) {
+        snprintf(what, sizeof what, "stage %d's target", i + 1);
+        const yaml_node_t *st = node_at(ld, v[SC_STAGES]->data.sequence.items.start[i]);
+        const yaml_node_t *tn = ld_map_get(ld, st, "target");
+        if (check_rate(ld, tn ? tn : st, what, sc->stages[i].target, tu) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* k6's cross-checks between options (and max_vus's default). */
 static int check_options(struct ld *ld, yaml_node_t **v, yaml_node_t **k, struct scenario *sc)
 {
@@ -246,6 +278,8 @@ static int check_options(struct ld *ld, yaml_node_t **v, yaml_node_t **k, struct
         if (sc->max_vus == 0)
             return ld_fail(ld, v[SC_PRE_ALLOC], "scenario '%s' has no VU to run iterations "
                                                 "(expected pre_allocated_vus or max_vus above 0)", name);
+        if (check_rates(ld, v, k, sc) < 0)
+            return -1;
     }
     if (kind == EXEC_RAMPING_VUS && sc->start_vus == 0 && !any_stage_target(sc))
         return ld_fail(ld, v[SC_STAGES], "scenario '%s' never runs a VU (expected start_vus or a stage's "

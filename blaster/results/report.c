@@ -6,7 +6,11 @@ int report_exit_code(const struct run_outcome *o)
 {
     if (o->fatal)
         return 2;
-    if (o->thresholds_failed > 0 || o->aborted)
-        return 99; /* k6's exit code for failed thresholds, aborting ones included */
+    if (o->aborted)
+        return 99; /* k6's ThresholdsHaveFailed, for aborting thresholds too */
+    if (o->signaled)
+        return 105; /* k6's ExternalAbort */
+    if (o->thresholds_failed > 0)
+        return 99;
     return 0;
 }

@@ -169,10 +169,15 @@ struct run_outcome {
     bool fatal;              /* it could not start, a worker gave up, or the report could not be written */
     int  thresholds_failed;
     bool aborted;            /* a threshold with abortOnFail stopped it */
+    bool signaled;           /* SIGINT or SIGTERM stopped it (and no abort had already) */
 };
 
-/* The exit code of a run, the same for both modes: 2 on a fatal error, else
- * 99 when a threshold failed or aborted the run (k6's code), else 0. */
+/* The exit code of a run, the same for both modes, k6's where k6 has one:
+ * 2 on a fatal error, else 99 when a threshold with abortOnFail stopped it,
+ * else 105 when a signal stopped it (k6's ExternalAbort: CI tells an
+ * aborted run from a green one, whatever its thresholds said so far), else
+ * 99 when a threshold failed, else 0. Usage and configuration errors exit
+ * 1 before any run (k6: 104). */
 int  report_exit_code(const struct run_outcome *o);
 
 /* ---- k6's trend statistics and ids ---- */

@@ -25,6 +25,8 @@
 #include "blaster/run/stream.h"
 
 #define QUEUE_SECONDS   5     /* an arrival-rate queue holds this much of the schedule */
+#define QUEUE_MAX       (1u << 22) /* ... but never more arrivals than this */
+#define ARRIVALS_PER_TURN 1024  /* arrivals one loop turn takes at most (executor_run.c) */
 #define BACKOFF_MAX_MS  1000
 #define HLS_LIST_BYTES  4096  /* a VU's resolved segment URIs */
 #define BULK_MIN        (64 * 1024) /* a request this large is a bulk send */

@@ -154,7 +154,8 @@ void iteration_end(struct engine *e, struct vu *v, int64_t now, bool completed)
 
 /* --- arrivals (open model) ----------------------------------------------------- */
 
-static void sc_arrival(struct engine *e, struct sc_rt *sc, int64_t t, int64_t now)
+/* One arrival: on an idle VU, else queued; false when it was dropped. */
+static bool sc_arrival(struct engine *e, struct sc_rt *sc, int64_t t, int64_t now)
 {
     struct vu *v = idle_pop(e, sc);
     if (v) {
@@ -165,7 +166,9 @@ static void sc_arrival(struct engine *e, struct sc_rt *sc, int64_t t, int64_t no
         sc->m->req[0].queued++;
     } else {
         sc->m->dropped++;
+        return false;
     }
+    return true;
 }
 
 static int64_t sc_take_arrival(struct sc_rt *sc)
@@ -181,11 +184,33 @@ static int64_t sc_take_arrival(struct sc_rt *sc)
     return t;
 }
 
-/* Every arrival due by now, each on an idle VU (k6 adds VUs up to max_vus
- * when the pre-allocated ones are busy), else queued, else dropped. */
+/* Every arrival still due at or before `until` is dropped (no VU is free,
+ * the queue is full, and nothing frees one within this loop turn): counted
+ * by arithmetic on the schedule, not one by one, whatever the rate. */
+static void sc_drop_due(struct sc_rt *sc, int64_t until)
+{
+    if (sc->next_arrival > until)
+        return;
+    if (sc->use_sched) {
+        sc->m->dropped += schedule_skip(&sc->sched, until);
+        sc->next_arrival = schedule_peek(&sc->sched);
+        return;
+    }
+    /* next_arrival was taken from the iterator already: it is one of them. */
+    sc->m->dropped += 1 + arrivals_skip(&sc->arr, until - sc->start);
+    int64_t n = arrivals_next(&sc->arr);
+    sc->next_arrival = n < 0 ? INT64_MAX : sc->start + n;
+}
+
+/* The arrivals due by now, each on an idle VU (k6 adds VUs up to max_vus
+ * when the pre-allocated ones are busy), else queued, else dropped; at most
+ * ARRIVALS_PER_TURN of them, so that the engine's loop looks at the stop
+ * flag (and its completions) between batches: the rest stay due and the
+ * loop comes back at once. */
 static void sc_arrivals(struct engine *e, struct sc_rt *sc, int64_t now)
 {
-    while (sc->next_arrival <= now && sc->next_arrival < sc->end) {
+    int64_t until = now < sc->end - 1 ? now : sc->end - 1; /* none at or after the end */
+    for (int k = 0; k < ARRIVALS_PER_TURN && sc->next_arrival <= until; k++) {
         int64_t t = sc_take_arrival(sc);
         if (!sc->nidle) {
             for (uint32_t i = sc->first; i < sc->first + sc->n; i++) {
@@ -197,7 +222,10 @@ static void sc_arrivals(struct engine *e, struct sc_rt *sc, int64_t now)
                 }
             }
         }
-        sc_arrival(e, sc, t, now);
+        if (!sc_arrival(e, sc, t, now)) {
+            sc_drop_due(sc, until);
+            return;
+        }
     }
 }
 
@@ -274,10 +302,13 @@ static void sc_ramp(struct engine *e, struct sc_rt *sc, int64_t now)
 }
 
 /* No new iterations from here; those running may finish within the
- * graceful stop. What is still queued was due and never started. */
+ * graceful stop. What is still queued, or due and not taken yet (a batch
+ * behind), was due and never started. */
 static void sc_begin_ending(struct engine *e, struct sc_rt *sc)
 {
     sc->ending = true;
+    if (sc->open)
+        sc_drop_due(sc, sc->end - 1);
     sc->m->dropped += sc->qlen;
     sc->qlen = 0;
     for (uint32_t i = sc->first; i < sc->first + sc->n; i++) {
@@ -367,6 +398,14 @@ void sc_stop(struct engine *e, struct sc_rt *sc)
 
 /* --- setup ------------------------------------------------------------------------ */
 
+/* A queue for QUEUE_SECONDS of arrivals at per_s a second, a power of 2,
+ * within 1024 + that and QUEUE_MAX (any rate: the double is compared first). */
+static uint32_t queue_cap(double per_s)
+{
+    double want = per_s * QUEUE_SECONDS + 1024;
+    return want < QUEUE_MAX ? pow2_at_least((uint64_t)want) : QUEUE_MAX;
+}
+
 /* The open model's schedule on this worker, and a queue holding QUEUE_SECONDS of it. */
 static void sc_setup_arrivals(struct engine *e, struct sc_rt *sc, const struct plan_scenario *p)
 {
@@ -377,11 +416,13 @@ static void sc_setup_arrivals(struct engine *e, struct sc_rt *sc, const struct p
         double per_s = s->rate * 1e9 / unit;
         double mine = per_s / cfg->nworkers;
         sc->use_sched = true;
-        /* Workers' schedules interleave instead of firing together. */
-        schedule_init(&sc->sched, sc->start + (int64_t)(1e9 / per_s * cfg->worker), mine, s->poisson,
-                      cfg->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(cfg->worker + 1)));
+        /* Workers' schedules interleave instead of firing together (an
+         * offset past the end, at a tiny rate: this worker has none). */
+        double offset = 1e9 / per_s * cfg->worker;
+        schedule_init(&sc->sched, offset < (double)(sc->end - sc->start) ? sc->start + (int64_t)offset : INT64_MAX,
+                      mine, s->poisson, cfg->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(cfg->worker + 1)));
         sc->next_arrival = schedule_peek(&sc->sched);
-        sc->qcap = pow2_at_least((uint64_t)(mine * QUEUE_SECONDS) + 1024);
+        sc->qcap = queue_cap(mine);
     } else {
         arrivals_init_segment(&sc->arr, s, (uint32_t)cfg->worker, (uint32_t)cfg->nworkers);
         int64_t n = arrivals_next(&sc->arr);
@@ -390,11 +431,8 @@ static void sc_setup_arrivals(struct engine *e, struct sc_rt *sc, const struct p
         for (int i = 0; i < s->nstages; i++)
             if (s->stages[i].target > peak)
                 peak = s->stages[i].target;
-        peak = peak * 1e9 / unit / cfg->nworkers;
-        sc->qcap = pow2_at_least((uint64_t)(peak * QUEUE_SECONDS) + 1024);
+        sc->qcap = queue_cap(peak * 1e9 / unit / cfg->nworkers);
     }
-    if (sc->qcap > (1u << 22))
-        sc->qcap = 1u << 22;
 }
 
 /* ramping-vus: this worker's VU target changes and graceful ramp-down caps. */

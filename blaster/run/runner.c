@@ -229,16 +229,20 @@ static void snapshots_poll(struct snapshots *sn, struct worker *ws, int nw, cons
         __atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
 }
 
-/* SIGINT/SIGTERM: stop gracefully; a second one exits at once. */
+/* SIGINT/SIGTERM: stop now (the workers look at the flag at least every
+ * 100 ms), then the summary; a second one exits at once, like k6, with its
+ * ExternalAbort code. A signal while an abortOnFail threshold is already
+ * stopping the run leaves the run the threshold's (stopped stays false). */
 static void signal_handle(int sig, struct run_result *r)
 {
+    static int seen;
     if (sig != SIGINT && sig != SIGTERM)
         return;
-    if (r->stopped) {
+    if (seen++) {
         fprintf(stderr, "\nblaster: second signal: exiting without a summary\n");
-        _exit(2);
+        _exit(105);
     }
-    r->stopped = true;
+    r->stopped = !r->aborted_by[0];
     __atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
 }
 

@@ -74,6 +74,7 @@ static const struct {
     {{"--rate=1.5M", URL}, W(.rate = 1500000)},
     {{"--rate", "0.5", URL}, W(.rate = 0.5)},
     {{"-R", "600/m", URL}, W(.rate = 10)},
+    {{"-R", "1G", URL}, W(.rate = 1e9)},
     {{"-R", "100", "--poisson", URL}, W(.rate = 100, .poisson = true)},
     {{"--poisson", "-R", "100", URL}, W(.rate = 100, .poisson = true)},
     /* --latency, wrk's -L */
@@ -238,6 +239,8 @@ static const struct {
     {{"--rate=inf", URL}, "--rate: expected a rate"},
     {{"-R", "-5", URL}, "-R: expected a rate"},
     {{"-R", "nan", URL}, "-R: expected a rate"},
+    {{"-R", "1000000000000000", URL}, "-R: at most 1G requests/s (one a nanosecond"},
+    {{"--rate=1.5G", URL}, "--rate: at most 1G requests/s"},
     {{"--poisson", URL}, "--poisson needs a rate: add -R RATE"},
     {{"-H", "NoColon", URL}, "-H: expected 'Name: value', got 'NoColon'"},
     {{"--header=NoColon", URL}, "--header: expected 'Name: value', got 'NoColon'"},

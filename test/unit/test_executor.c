@@ -676,6 +676,72 @@ static void arrival_segments_partition_the_schedule(void **state)
 
 /* ---- iteration executors ----------------------------------------------- */
 
+/* Skip to t one by one: what arrivals_skip must match. */
+static uint64_t take_until(struct arrivals *a, int64_t t)
+{
+    uint64_t n = 0;
+    for (;;) {
+        struct arrivals c = *a;
+        int64_t x = arrivals_next(&c);
+        if (x < 0 || x > t)
+            return n;
+        *a = c;
+        n++;
+    }
+}
+
+static void arrivals_skip_matches_taking_one_by_one(void **state)
+{
+    (void)state;
+    struct executor_stage st[] = { STAGE(5 * S, 1000), STAGE(2 * S, 1000), STAGE(0, 7), STAGE(3 * S, 0),
+                                   STAGE(4 * S, 333) };
+    struct executor_config cases[] = {
+        constant_rate(3, S, 10 * S), constant_rate(1000, S, 10 * S), constant_rate(120, 60 * S, 10 * S),
+        ramping_rate(0, S, st, 5), ramping_rate(50, S / 3, st, 5),
+    };
+    static const int64_t ts[] = { 0, 1, S / 3, 2 * S + 1, 5 * S, 7 * S, 7 * S + 123456789, 10 * S - 1,
+                                  13 * S, 14 * S, 100 * S };
+    for (size_t k = 0; k < NELEM(cases); k++)
+        for (uint32_t n = 1; n <= 3; n++)
+            for (uint32_t i = 0; i < n; i++) {
+                struct arrivals a, b;
+                arrivals_init_segment(&a, &cases[k], i, n);
+                arrivals_next(&a);  /* from the middle of a schedule */
+                b = a;
+                for (size_t j = 0; j < NELEM(ts); j++) {
+                    uint64_t want = take_until(&a, ts[j]), got = arrivals_skip(&b, ts[j]);
+                    if (got != want)
+                        fail_msg("case %zu seg %u/%u t %lld: skip %llu, want %llu", k, i, n, (long long)ts[j],
+                                 (unsigned long long)got, (unsigned long long)want);
+                    struct arrivals ca = a, cb = b;
+                    assert_int_equal(arrivals_next(&cb), arrivals_next(&ca));
+                }
+            }
+}
+
+/* The rates of the hang: 0 -> 1e12/s over 1 s, and 1e15/s constant, are
+ * skipped in one step each, with the counts of the whole schedule. */
+static void arrivals_skip_is_o1_at_absurd_rates(void **state)
+{
+    (void)state;
+    struct executor_stage st[] = { STAGE(S, 1e12) };
+    struct executor_config r = ramping_rate(0, S, st, 1);
+    struct arrivals a;
+    arrivals_init(&a, &r);
+    assert_int_equal(a.total, 500000000000ULL);
+    uint64_t half = arrivals_skip(&a, S / 2 - 1);
+    assert_true(half >= 124999000000ULL && half <= 125000000000ULL);
+    int64_t t = arrivals_next(&a);
+    assert_true(t >= S / 2 - 1 && t <= S / 2);
+    assert_int_equal(1 + half + arrivals_skip(&a, S), 500000000000ULL);
+    assert_int_equal(arrivals_next(&a), -1);
+
+    struct executor_config c = constant_rate(1e15, S, 3600 * S);
+    arrivals_init_segment(&a, &c, 1, 2);
+    assert_int_equal(arrivals_skip(&a, S - 1), 500000000000000ULL);
+    assert_int_equal(arrivals_next(&a), S);
+}
+
 static void per_vu_iterations(void **state)
 {
     (void)state;
@@ -758,6 +824,8 @@ int main(void)
         cmocka_unit_test(ramping_arrival_rate_shapes),
         cmocka_unit_test(ramping_arrival_rate_does_not_drift),
         cmocka_unit_test(arrival_segments_partition_the_schedule),
+        cmocka_unit_test(arrivals_skip_matches_taking_one_by_one),
+        cmocka_unit_test(arrivals_skip_is_o1_at_absurd_rates),
         cmocka_unit_test(per_vu_iterations),
         cmocka_unit_test(shared_iterations),
     };

@@ -915,7 +915,8 @@ static void stat_parse_table(void **state)
     }
 }
 
-/* One exit code for both modes: a fatal error wins, then failed or aborting thresholds. */
+/* One exit code for both modes: a fatal error wins, then an aborting
+ * threshold, then a signal (k6's 105), then failed thresholds. */
 static void exit_code_table(void **state)
 {
     (void)state;
@@ -926,6 +927,10 @@ static void exit_code_table(void **state)
         { { .fatal = false, .thresholds_failed = 0, .aborted = true }, 99 },
         { { .fatal = true, .thresholds_failed = 0, .aborted = false }, 2 },
         { { .fatal = true, .thresholds_failed = 2, .aborted = true }, 2 },
+        { { .signaled = true }, 105 },
+        { { .signaled = true, .thresholds_failed = 2 }, 105 },
+        { { .signaled = true, .aborted = true }, 99 },
+        { { .signaled = true, .fatal = true }, 2 },
     };
     for (size_t i = 0; i < N(c); i++)
         if (report_exit_code(&c[i].o) != c[i].want)

@@ -65,6 +65,18 @@ static const struct bad {
     {HEAD "    executor: constant-arrival-rate\n    rate: 0\n    duration: 1m\n    pre_allocated_vus: 1\n"
           "    flow: [{get: /}]\n",
      "x.yaml:5:11: ", "'rate': must be greater than 0, got '0'"},
+    {HEAD "    executor: constant-arrival-rate\n    rate: 1000000000000000\n    duration: 1m\n    pre_allocated_vus: 1\n"
+          "    flow: [{get: /}]\n",
+     "x.yaml:5:11: ", "'rate': 1e+15 iterations/s is more than blaster can schedule (at most 1e+09/s in all"},
+    {HEAD "    executor: constant-arrival-rate\n    rate: 2\n    time_unit: 1ns\n    duration: 1m\n"
+          "    pre_allocated_vus: 1\n    flow: [{get: /}]\n",
+     "x.yaml:5:11: ", "'rate': 2e+09 iterations/s is more than"},
+    {HEAD "    executor: ramping-arrival-rate\n    startRate: 2000000000\n    pre_allocated_vus: 1\n"
+          "    stages: [{duration: 1s, target: 10}]\n    flow: [{get: /}]\n",
+     "x.yaml:5:16: ", "'startRate': 2e+09 iterations/s is more than"},
+    {HEAD "    executor: ramping-arrival-rate\n    pre_allocated_vus: 1\n"
+          "    stages: [{duration: 1s, target: 10}, {duration: 1s, target: 1000000000000}]\n    flow: [{get: /}]\n",
+     "x.yaml:6:65: ", "stage 2's target: 1e+12 iterations/s is more than"},
     {HEAD "    executor: shared-iterations\n    vus: 10\n    iterations: 5\n    flow: [{get: /}]\n",
      "x.yaml:6:17: ", "the number of iterations (5) can't be less than the number of VUs (10)"},
     {HEAD "    executor: ramping-vus\n    stages: [{duration: 10s}]\n    flow: [{get: /}]\n",

@@ -90,6 +90,53 @@ static void poisson_is_reproducible(void **state)
         assert_int_equal(schedule_take(&a), schedule_take(&b));
 }
 
+/* Skipping to t hands out exactly what taking one by one up to t would. */
+static void skip_matches_taking_one_by_one(void **state)
+{
+    static const struct { double rate; int64_t t; } cases[] = {
+        { 3, S }, { 3000, 7 * S / 3 }, { 2000, 5 * S - 1 }, { 1e6, S / 10 }, { 7e8, S / 1000 },
+        { 1e9, 12345 }, { 0.5, 3 * S }, { 1, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct schedule a, b;
+        schedule_init(&a, 1000, cases[i].rate, false, 1);
+        schedule_init(&b, 1000, cases[i].rate, false, 1);
+        schedule_take(&a); /* from the middle of a schedule */
+        schedule_take(&b);
+        uint64_t n = 0;
+        while (schedule_peek(&a) <= 1000 + cases[i].t) {
+            schedule_take(&a);
+            n++;
+        }
+        uint64_t got = schedule_skip(&b, 1000 + cases[i].t);
+        if (got != n)
+            fail_msg("case %zu: skip %llu, want %llu", i, (unsigned long long)got, (unsigned long long)n);
+        assert_int_equal(schedule_peek(&b), schedule_peek(&a));
+        assert_int_equal(schedule_skip(&b, 1000 + cases[i].t), 0); /* nothing left due */
+    }
+}
+
+/* The rates a hang came from: 1e15/s for 1 s is 1e15 due times, skipped at
+ * once; a rate of one a millennium saturates instead of overflowing. */
+static void skip_is_o1_and_extreme_rates_do_not_overflow(void **state)
+{
+    struct schedule s;
+    schedule_init(&s, 0, 1e15, false, 1);
+    assert_int_equal(schedule_skip(&s, S - 1), 1000000000000000ULL);
+    assert_true(schedule_peek(&s) >= S);
+    schedule_init(&s, 0, 1e9, true, 7);
+    uint64_t n = schedule_skip(&s, 10 * S - 1);
+    assert_true(n >= 9999000000ULL && n <= 10001000000ULL);
+    assert_true(schedule_peek(&s) >= 10 * S);
+    schedule_init(&s, 5, 1e-12, false, 1);
+    assert_int_equal(schedule_take(&s), 5);
+    assert_int_equal(schedule_peek(&s), INT64_MAX);
+    schedule_init(&s, 5, 1e-12, true, 3);
+    schedule_take(&s);
+    assert_int_equal(schedule_peek(&s), INT64_MAX);
+    assert_int_equal(schedule_skip(&s, INT64_MAX - 1), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -98,6 +145,8 @@ int main(void)
         cmocka_unit_test(due_times_are_monotonic_and_start_at_origin),
         cmocka_unit_test(poisson_mean_and_spread),
         cmocka_unit_test(poisson_is_reproducible),
+        cmocka_unit_test(skip_matches_taking_one_by_one),
+        cmocka_unit_test(skip_is_o1_and_extreme_rates_do_not_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
