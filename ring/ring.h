@@ -77,6 +77,7 @@ struct ring {
     unsigned        nfiles;
     unsigned        recycled;   /* buffers given back since the last advance */
     uint64_t        enters;     /* io_uring_enter calls made by ring_wait (for -v) */
+    bool            timed_out;  /* the last ring_run slept and woke because its deadline passed */
 };
 
 /* Create the ring on the calling thread (it must be the thread that submits),
@@ -93,7 +94,9 @@ struct io_uring_sqe *ring_sqe(struct ring *r);
 /* Submit what is queued and wait until at least one completion is there or
  * the monotonic clock reaches deadline_ns (0 = don't wait, INT64_MAX = no
  * deadline). Then deliver every completion to fn. Returns the number of
- * events delivered, or -errno for a failure of io_uring_enter itself. */
+ * events delivered, or -errno for a failure of io_uring_enter itself.
+ * r->timed_out says whether it slept until the deadline (the caller can
+ * then measure how late the wake-up was). */
 int ring_run(struct ring *r, int64_t deadline_ns, ring_handler fn, void *ctx);
 
 /* --- sockets (client side) ---------------------------------------------- */

@@ -362,9 +362,13 @@ void engine_run(struct engine *e, const int *stop)
 {
     worker_cpu_sample(&e->cpu_start);
     e->wall_start = ring_now();
-    int64_t next_publish = 0;
+    int64_t next_publish = 0, slept_until = 0;
     for (;;) {
         int64_t now = ring_now();
+        /* Once per timed wake-up, never per request: how late this
+         * machine woke the worker (the verdict's "timer lateness"). */
+        if (slept_until)
+            hist_record(&e->timer_late, (now - slept_until) / 1000);
         if (__atomic_load_n(stop, __ATOMIC_RELAXED) || e->fatal[0])
             break;
         int64_t deadline = now + 100 * 1000000LL; /* notice a stop within 100 ms */
@@ -389,6 +393,7 @@ void engine_run(struct engine *e, const int *stop)
         if (dl < deadline)
             deadline = dl;
         int ret = ring_run(&e->ring, deadline, on_event, e);
+        slept_until = e->ring.timed_out ? deadline : 0;
         if (ret < 0 && ret != -EINTR) {
             snprintf(e->fatal, sizeof e->fatal, "io_uring_enter failed: %s", strerror(-ret));
             break;
@@ -522,6 +527,7 @@ int engine_init(struct engine *e, const struct engine_config *cfg)
     e->bulkq = calloc(e->nvus ? e->nvus : 1, sizeof *e->bulkq);
     e->slab = calloc(slab ? slab : 1, 1);
     if (!e->vus || !e->slab || !e->bulkq || tq_setup(e, pl) != 0 ||
+        hist_init(&e->timer_late, 1, 3600LL * 1000 * 1000, cfg->sigfigs) != 0 ||
         stream_pool_init(&e->pool, &e->ring, cfg->tls) != 0)
         goto oom;
     uint8_t *at = e->slab;
@@ -569,6 +575,7 @@ void engine_free(struct engine *e)
         free(e->snap.m);
         e->snap.m = NULL;
     }
+    hist_free(&e->timer_late);
     free(e->sc);
     free(e->m);
     free(e->vus);
