@@ -124,7 +124,7 @@ static inline void recycle(struct ring *r, unsigned bid)
 int ring_run(struct ring *r, int64_t deadline_ns, ring_handler fn, void *ctx)
 {
     int ret;
-    r->timed_out = false;
+    r->slept = false;
     if (deadline_ns == 0) {
         ret = io_uring_submit_and_get_events(&r->uring);
     } else if (deadline_ns == INT64_MAX) {
@@ -138,7 +138,7 @@ int ring_run(struct ring *r, int64_t deadline_ns, ring_handler fn, void *ctx)
         struct __kernel_timespec ts = { .tv_sec = left / 1000000000, .tv_nsec = left % 1000000000 };
         struct io_uring_cqe *first; /* liburing 2.3 writes through it: not NULL */
         ret = io_uring_submit_and_wait_timeout(&r->uring, &first, 1, &ts, NULL);
-        r->timed_out = ret == -ETIME && left > 0;
+        r->slept = left > 0;
     }
     r->enters++;
     if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)

@@ -77,7 +77,7 @@ struct ring {
     unsigned        nfiles;
     unsigned        recycled;   /* buffers given back since the last advance */
     uint64_t        enters;     /* io_uring_enter calls made by ring_wait (for -v) */
-    bool            timed_out;  /* the last ring_run slept and woke because its deadline passed */
+    bool            slept;      /* the last ring_run waited for a deadline still ahead */
 };
 
 /* Create the ring on the calling thread (it must be the thread that submits),
@@ -95,8 +95,9 @@ struct io_uring_sqe *ring_sqe(struct ring *r);
  * the monotonic clock reaches deadline_ns (0 = don't wait, INT64_MAX = no
  * deadline). Then deliver every completion to fn. Returns the number of
  * events delivered, or -errno for a failure of io_uring_enter itself.
- * r->timed_out says whether it slept until the deadline (the caller can
- * then measure how late the wake-up was). */
+ * r->slept says whether it waited for a deadline still ahead (woken after
+ * it, by the timeout or a completion, the caller can measure how late the
+ * wake-up was). */
 int ring_run(struct ring *r, int64_t deadline_ns, ring_handler fn, void *ctx);
 
 /* --- sockets (client side) ---------------------------------------------- */

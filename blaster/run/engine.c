@@ -365,9 +365,10 @@ void engine_run(struct engine *e, const int *stop)
     int64_t next_publish = 0, slept_until = 0;
     for (;;) {
         int64_t now = ring_now();
-        /* Once per timed wake-up, never per request: how late this
-         * machine woke the worker (the verdict's "timer lateness"). */
-        if (slept_until)
+        /* Once per wake-up past a deadline, never per request: how late
+         * this machine woke the worker (the verdict's "timer lateness").
+         * Woken late by a completion counts too: the timer was due first. */
+        if (slept_until && now >= slept_until)
             hist_record(&e->timer_late, (now - slept_until) / 1000);
         if (__atomic_load_n(stop, __ATOMIC_RELAXED) || e->fatal[0])
             break;
@@ -393,7 +394,7 @@ void engine_run(struct engine *e, const int *stop)
         if (dl < deadline)
             deadline = dl;
         int ret = ring_run(&e->ring, deadline, on_event, e);
-        slept_until = e->ring.timed_out ? deadline : 0;
+        slept_until = e->ring.slept ? deadline : 0;
         if (ret < 0 && ret != -EINTR) {
             snprintf(e->fatal, sizeof e->fatal, "io_uring_enter failed: %s", strerror(-ret));
             break;

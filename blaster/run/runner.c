@@ -266,13 +266,15 @@ static void worker_cpu_fractions(const struct engine *e, struct worker_report *w
     w->wait = e->cpu_end.wait_ns >= 0 && wall > 0 ? (double)(e->cpu_end.wait_ns - e->cpu_start.wait_ns) / wall : -1;
 }
 
-/* The merged hist's p50/p99/p99.9 in µs (-1 each when empty). */
-static struct verdict_timers timers_of(const struct hist *h)
+/* The merged hist's p50/p99/p99.9 in µs (-1 each when empty); span_us: the
+ * workers' run time, summed. */
+static struct verdict_timers timers_of(const struct hist *h, double span_us)
 {
     unsigned long long n = hist_count(h);
     return (struct verdict_timers){ .samples = n, .p50_us = n ? hist_percentile(h, 50) : -1,
                                     .p99_us = n ? hist_percentile(h, 99) : -1,
-                                    .p999_us = n ? hist_percentile(h, 99.9) : -1 };
+                                    .p999_us = n ? hist_percentile(h, 99.9) : -1,
+                                    .lag_p99_us = verdict_timers_lag_p99(h, span_us) };
 }
 
 /* Join the workers and merge what they measured, exactly, scenario by
@@ -288,6 +290,7 @@ static void workers_merge(struct worker *ws, int nw, const struct plan *p, int s
     struct hist late;
     hist_init(&late, 1, 3600LL * 1000 * 1000, sigfigs);
     int64_t t0 = INT64_MAX, t1 = 0;
+    double span_us = 0;
     for (int i = 0; i < nw; i++) {
         pthread_join(ws[i].thread, NULL);
         struct engine *e = &ws[i].e;
@@ -299,13 +302,14 @@ static void workers_merge(struct worker *ws, int nw, const struct plan *p, int s
             scenario_metrics_merge(&r->m[s], &e->m[s]);
         hist_merge(&late, &e->timer_late);
         worker_cpu_fractions(e, &r->workers[i]);
+        span_us += (double)(e->wall_end - e->wall_start) / 1000;
         if (e->wall_start < t0)
             t0 = e->wall_start;
         if (e->wall_end > t1)
             t1 = e->wall_end;
     }
     r->elapsed_s = t1 > t0 ? (double)(t1 - t0) / 1e9 : 0;
-    r->timer_late = timers_of(&late);
+    r->timer_late = timers_of(&late, span_us);
     hist_free(&late);
 }
 

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "blaster/common/hist.h"
+
 /* How one scenario's client_lag weighs against what it reports. */
 enum lag_weight {
     LAG_UNJUDGED,    /* too few samples, or nothing reported to weigh it against */
@@ -29,10 +31,18 @@ static bool host_known(const struct verdict_timers *h)
     return h->samples >= VERDICT_LAG_MIN_SAMPLES && h->p99_us >= 0;
 }
 
+/* How late the host makes sends: its timers' p99, or the lag p99 their
+ * longest wake-ups cause if more. */
+static double host_figure_us(const struct verdict_timers *h)
+{
+    return (double)(h->lag_p99_us > h->p99_us ? h->lag_p99_us : h->p99_us);
+}
+
 /* What the host's timers explain of a client_lag p99, in µs. */
 static double host_explains_us(const struct verdict_timers *h)
 {
-    return (host_known(h) ? VERDICT_HOST_FACTOR * (double)h->p99_us : 0) + VERDICT_HOST_MARGIN_US;
+    double twice = VERDICT_HOST_FACTOR * (double)h->p99_us, caused = (double)h->lag_p99_us;
+    return (host_known(h) ? (caused > twice ? caused : twice) : 0) + VERDICT_HOST_MARGIN_US;
 }
 
 /* The most a worker waited for its CPU, as a share of the run (0 unknown). */
@@ -62,7 +72,7 @@ static enum lag_weight lag_weigh(const struct verdict_input *in, const struct ve
         return LAG_CLIENT;
     /* Within the margin of a loop turn's work while the timers are punctual
      * and nothing took the CPU: nobody's lateness worth naming. */
-    return preempted || (host_known(h) && (double)h->p99_us > share) ? LAG_HOST : LAG_IMMATERIAL;
+    return preempted || (host_known(h) && host_figure_us(h) > share) ? LAG_HOST : LAG_IMMATERIAL;
 }
 
 static void workers_judge(const struct verdict_input *in, struct verdict *v)
@@ -86,8 +96,9 @@ static void timers_evidence(const struct verdict_timers *h, struct verdict *v)
                  "timer lateness: not measured (the workers never slept until a deadline)");
     else
         line_add(v->evidence, &v->nevidence, VERDICT_MAX_EVIDENCE,
-                 "timer lateness p50/p99/p99.9 %.2f/%.2f/%.2fms over %llu wake-ups: this machine's own",
-                 (double)h->p50_us / 1000, (double)h->p99_us / 1000, (double)h->p999_us / 1000, h->samples);
+                 "timer lateness p50/p99/p99.9 %.2f/%.2f/%.2fms over %llu wake-ups (client_lag p99 %.2fms "
+                 "from them alone)", (double)h->p50_us / 1000, (double)h->p99_us / 1000,
+                 (double)h->p999_us / 1000, h->samples, h->lag_p99_us > 0 ? (double)h->lag_p99_us / 1000 : 0);
 }
 
 static double pct_of(long long part, long long whole)
@@ -109,9 +120,10 @@ static void host_reason(const struct verdict_input *in, const char *pre, const s
                  "material against http_req_duration p95 %.2fms, is what such waits cause", who, wait * 100,
                  pre, lag, p95);
     else
-        line_add(lines, n, max, "this machine's timers wake late: p99 %.2fms, material against %shttp_req_duration "
-                 "p95 %.2fms (client_lag p99 %.2fms is within what they explain)",
-                 (double)in->host.p99_us / 1000, pre, p95, lag);
+        line_add(lines, n, max, "this machine's timers wake late: p99 %.2fms (client_lag p99 %.2fms from them "
+                 "alone, %.2fms seen), material against %shttp_req_duration p95 %.2fms",
+                 (double)in->host.p99_us / 1000, (double)(in->host.lag_p99_us > 0 ? in->host.lag_p99_us : 0) / 1000,
+                 lag, pre, p95);
 }
 
 /* One scenario's lines: its share as evidence, and the reason when its
@@ -166,6 +178,38 @@ void verdict_decide(const struct verdict_input *in, struct verdict *v)
     for (int s = 0; s < in->nsc; s++)
         scenario_judge(in, &in->sc[s], lag_weigh(in, &in->sc[s]), client, v);
     v->status = client ? VERDICT_CLIENT_LIMITED : host ? VERDICT_HOST_LIMITED : VERDICT_OK;
+}
+
+/* µs by which the late wake-ups in h delay sends due at an even rate over
+ * span_us, beyond y: a wake-up late by L delays the sends due in those L µs
+ * by L..0, so Σ max(0, L − y) µs of the span have a send waiting more than y. */
+static double timers_excess(const struct hist *h, double y)
+{
+    struct hist_iter it;
+    double sum = 0;
+    hist_iter_init(&it, h);
+    while (hist_iter_next(&it)) {
+        double l = (double)(it.value_lo + it.value_hi) / 2;
+        if (l > y)
+            sum += (l - y) * (double)it.count;
+    }
+    return sum;
+}
+
+/* The y whose excess is 1% of the span (bisection; the excess falls with y). */
+long long verdict_timers_lag_p99(const struct hist *h, double span_us)
+{
+    double lo = 0, hi = (double)hist_max(h), want = 0.01 * span_us;
+    if (span_us <= 0 || hist_count(h) == 0)
+        return -1;
+    for (int i = 0; i < 40 && hi - lo > 1; i++) {
+        double mid = (lo + hi) / 2;
+        if (timers_excess(h, mid) > want)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (long long)hi;
 }
 
 const char *verdict_status_name(enum verdict_status s)

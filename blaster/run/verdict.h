@@ -24,8 +24,9 @@
  * material: a tenth of what is reported could be the client's. */
 #define VERDICT_LAG_SHARE    0.10
 /* What the host's timers explain of client_lag p99: twice their own p99 (a
- * send can wait for a late wake-up and then for its turn in the batch) plus
- * this margin for the work of a loop turn. */
+ * send can wait for a late wake-up and then for its turn in the batch), or
+ * the lag p99 their late wake-ups cause (verdict_timers.lag_p99_us) if more,
+ * plus this margin for the work of a loop turn. */
 #define VERDICT_HOST_FACTOR  2.0
 #define VERDICT_HOST_MARGIN_US 100
 /* A worker that waited for its CPU this share of the run (other processes
@@ -51,6 +52,10 @@ struct worker_report {
 struct verdict_timers {
     long long p50_us, p99_us, p999_us;   /* -1: no samples */
     unsigned long long samples;
+    /* The client_lag p99 these late wake-ups alone cause when sends fall due
+     * at an even rate (a wake-up late by L delays those due in its L µs by
+     * 0..L, and a long one delays many): -1 unknown. */
+    long long lag_p99_us;
 };
 
 /* One scenario's lag against what it reports. */
@@ -82,6 +87,10 @@ struct verdict {
 };
 
 void verdict_decide(const struct verdict_input *in, struct verdict *out);
+struct hist;
+/* verdict_timers.lag_p99_us of the wake-up lateness in h (µs), over span_us
+ * of run time (summed over workers): -1 when h is empty or span_us <= 0. */
+long long verdict_timers_lag_p99(const struct hist *h, double span_us);
 /* "OK", "CLIENT-LIMITED" or "HOST-LIMITED". */
 const char *verdict_status_name(enum verdict_status s);
 

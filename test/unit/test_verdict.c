@@ -8,10 +8,14 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "blaster/common/hist.h"
 #include "blaster/run/verdict.h"
 
-#define QUIET_HOST ((struct verdict_timers){ .p50_us = 20, .p99_us = 60, .p999_us = 150, .samples = 5000 })
-#define SLOW_HOST  ((struct verdict_timers){ .p50_us = 90, .p99_us = 2100, .p999_us = 3000, .samples = 5000 })
+#define QUIET_HOST ((struct verdict_timers){ .p50_us = 20, .p99_us = 60, .p999_us = 150, .samples = 5000, \
+                                             .lag_p99_us = 30 })
+#define SLOW_HOST  ((struct verdict_timers){ .p50_us = 90, .p99_us = 2100, .p999_us = 3000, .samples = 5000, \
+                                             .lag_p99_us = 1500 })
+#define NO_HOST    ((struct verdict_timers){ .p50_us = -1, .p99_us = -1, .p999_us = -1, .lag_p99_us = -1 })
 
 /* One scenario with enough samples: lag p99 and duration p95 in µs (p95
  * of lag and p99 of duration derived from them). */
@@ -41,25 +45,28 @@ static const struct run_case cases[] = {
       "client_lag p99 1.00ms is over 10% of http_req_duration p95 1.20ms and more than this machine's timers "
       "explain (0.22ms)", NULL },
     { "the lag the host's timers explain, material to a 3 ms p95", 0.10, 0, SLOW_HOST, 1900, 3000,
-      VERDICT_HOST_LIMITED, "this machine's timers wake late: p99 2.10ms, material against http_req_duration "
-      "p95 3.00ms", "up to 32%/32% of http_req_duration p95/p99 3.00/6.00ms could be the client's" },
+      VERDICT_HOST_LIMITED, "this machine's timers wake late: p99 2.10ms (client_lag p99 1.50ms from them alone, "
+      "1.90ms seen), material against http_req_duration p95 3.00ms", "up to 32%/32% of http_req_duration p95/p99 3.00/6.00ms could be the client's" },
     { "the host's timers late, but the client's lag twice more than they explain", 0.10, 0, SLOW_HOST, 9000,
       3000, VERDICT_CLIENT_LIMITED, "more than this machine's timers explain (4.30ms)", NULL },
+    { "timers punctual at p99, but their few long stalls explain the lag", 0.10, 0,
+      { .p50_us = 20, .p99_us = 60, .p999_us = 5000, .samples = 5000, .lag_p99_us = 1500 }, 1400, 1000,
+      VERDICT_HOST_LIMITED, "this machine's timers wake late: p99 0.06ms (client_lag p99 1.50ms from them alone", NULL },
     { "other processes took 3% of the worker's CPU", 0.10, 0.03, QUIET_HOST, 4000, 1000, VERDICT_HOST_LIMITED,
       "other processes took worker 0's CPU 3.0% of the run", NULL },
     { "busy worker, lag on time", 0.97, 0, QUIET_HOST, 50, 1000, VERDICT_CLIENT_LIMITED,
       "worker 0 was busy 97% of the run (limit 90%)", NULL },
     { "worker waiting for its CPU", 0.40, 0.45, QUIET_HOST, 50, 1000, VERDICT_CLIENT_LIMITED,
       "worker 0 waited for its CPU 45% of the run (limit 10%)", NULL },
-    { "lag within a loop turn's margin, host unmeasured", 0.10, 0, { -1, -1, -1, 0 }, 90, 500, VERDICT_OK, NULL,
+    { "lag within a loop turn's margin, host unmeasured", 0.10, 0, NO_HOST, 90, 500, VERDICT_OK, NULL,
       "timer lateness: not measured" },
-    { "lag over the margin, host unmeasured", 0.10, 0, { -1, -1, -1, 0 }, 150, 500, VERDICT_CLIENT_LIMITED,
+    { "lag over the margin, host unmeasured", 0.10, 0, NO_HOST, 150, 500, VERDICT_CLIENT_LIMITED,
       "client_lag p99 0.15ms", NULL },
     { "lag over the margin, the host's timers punctual but under 10% of p95", 0.10, 0,
-      { .p50_us = 10, .p99_us = 20, .p999_us = 30, .samples = 5000 }, 150, 500, VERDICT_CLIENT_LIMITED,
+      { .p50_us = 10, .p99_us = 20, .p999_us = 30, .samples = 5000, .lag_p99_us = 10 }, 150, 500, VERDICT_CLIENT_LIMITED,
       "client_lag p99 0.15ms", NULL },
     { "lag within twice the timers and the margin, timers under 10% of p95", 0.10, 0,
-      { .p50_us = 10, .p99_us = 40, .p999_us = 50, .samples = 5000 }, 150, 500, VERDICT_OK, NULL, NULL },
+      { .p50_us = 10, .p99_us = 40, .p999_us = 50, .samples = 5000, .lag_p99_us = 20 }, 150, 500, VERDICT_OK, NULL, NULL },
 };
 
 static void run_table(void **state)
@@ -179,6 +186,25 @@ static void every_reason_is_reported(void **state)
     assert_int_equal(v.nreasons, 4);
 }
 
+/* A wake-up late by L delays the sends due in its L µs by L..0: over a
+ * 3 s span, 10 wake-ups 3 ms late delay 1% of an even rate's sends by
+ * 0..3 ms (p99 about 0), 30 of them 3% (p99 about 2 ms). */
+static void long_wake_ups_weigh_by_their_length(void **state)
+{
+    struct hist h;
+    assert_int_equal(hist_init(&h, 1, 3600LL * 1000 * 1000, 3), 0);
+    assert_int_equal(verdict_timers_lag_p99(&h, 3e6), -1);
+    hist_record_n(&h, 40, 3000);
+    assert_true(verdict_timers_lag_p99(&h, 3e6) <= 40);
+    hist_record_n(&h, 3000, 10);
+    assert_true(verdict_timers_lag_p99(&h, 3e6) <= 45);
+    hist_record_n(&h, 3000, 20);
+    long long y = verdict_timers_lag_p99(&h, 3e6);
+    assert_true(y >= 1950 && y <= 2050);
+    assert_int_equal(verdict_timers_lag_p99(&h, 0), -1);
+    hist_free(&h);
+}
+
 static void status_names_are_k6_users(void **state)
 {
     assert_string_equal(verdict_status_name(VERDICT_OK), "OK");
@@ -195,6 +221,7 @@ int main(void)
         cmocka_unit_test(shares_are_capped),
         cmocka_unit_test(dropped_iterations_are_evidence),
         cmocka_unit_test(every_reason_is_reported),
+        cmocka_unit_test(long_wake_ups_weigh_by_their_length),
         cmocka_unit_test(status_names_are_k6_users),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
