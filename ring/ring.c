@@ -132,7 +132,8 @@ int ring_run(struct ring *r, int64_t deadline_ns, ring_handler fn, void *ctx)
     } else {
         /* The wait is relative; computing it from an absolute deadline keeps
          * schedules from drifting. */
-        int64_t left = deadline_ns - ring_now();
+        r->wait_from = ring_now();
+        int64_t left = deadline_ns - r->wait_from;
         if (left < 0)
             left = 0;
         struct __kernel_timespec ts = { .tv_sec = left / 1000000000, .tv_nsec = left % 1000000000 };

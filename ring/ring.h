@@ -78,6 +78,7 @@ struct ring {
     unsigned        recycled;   /* buffers given back since the last advance */
     uint64_t        enters;     /* io_uring_enter calls made by ring_wait (for -v) */
     bool            slept;      /* the last ring_run waited for a deadline still ahead */
+    int64_t         wait_from;  /* when it began that wait (monotonic ns) */
 };
 
 /* Create the ring on the calling thread (it must be the thread that submits),

@@ -267,14 +267,16 @@ static void worker_cpu_fractions(const struct engine *e, struct worker_report *w
 }
 
 /* The merged hist's p50/p99/p99.9 in µs (-1 each when empty); span_us: the
- * workers' run time, summed. */
-static struct verdict_timers timers_of(const struct hist *h, double span_us)
+ * workers' run time, summed; wait_us: their run-queue wait, summed (-1
+ * unknown). */
+static struct verdict_timers timers_of(const struct hist *h, double span_us, double wait_us)
 {
     unsigned long long n = hist_count(h);
     return (struct verdict_timers){ .samples = n, .p50_us = n ? hist_percentile(h, 50) : -1,
                                     .p99_us = n ? hist_percentile(h, 99) : -1,
                                     .p999_us = n ? hist_percentile(h, 99.9) : -1,
-                                    .lag_p99_us = verdict_timers_lag_p99(h, span_us) };
+                                    .lag_p99_us = verdict_timers_lag_p99(h, span_us),
+                                    .late_sum_us = n ? hist_mean(h) * (double)n : 0, .wait_sum_us = wait_us };
 }
 
 /* Join the workers and merge what they measured, exactly, scenario by
@@ -290,7 +292,7 @@ static void workers_merge(struct worker *ws, int nw, const struct plan *p, int s
     struct hist late;
     hist_init(&late, 1, 3600LL * 1000 * 1000, sigfigs);
     int64_t t0 = INT64_MAX, t1 = 0;
-    double span_us = 0;
+    double span_us = 0, wait_us = 0;
     for (int i = 0; i < nw; i++) {
         pthread_join(ws[i].thread, NULL);
         struct engine *e = &ws[i].e;
@@ -303,13 +305,15 @@ static void workers_merge(struct worker *ws, int nw, const struct plan *p, int s
         hist_merge(&late, &e->timer_late);
         worker_cpu_fractions(e, &r->workers[i]);
         span_us += (double)(e->wall_end - e->wall_start) / 1000;
+        wait_us = wait_us < 0 || r->workers[i].wait < 0 ? -1
+                : wait_us + r->workers[i].wait * (double)(e->wall_end - e->wall_start) / 1000;
         if (e->wall_start < t0)
             t0 = e->wall_start;
         if (e->wall_end > t1)
             t1 = e->wall_end;
     }
     r->elapsed_s = t1 > t0 ? (double)(t1 - t0) / 1e9 : 0;
-    r->timer_late = timers_of(&late, span_us);
+    r->timer_late = timers_of(&late, span_us, wait_us);
     hist_free(&late);
 }
 

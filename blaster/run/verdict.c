@@ -12,6 +12,7 @@ enum lag_weight {
     LAG_UNJUDGED,    /* too few samples, or nothing reported to weigh it against */
     LAG_IMMATERIAL,  /* a small share of the scenario's p95 */
     LAG_CLIENT,      /* material, and more than the host's timers explain */
+    LAG_CPU,         /* material, caused by other processes on the client's CPU: the client's side */
     LAG_HOST,        /* material, within what the host's timers explain, and they are material too */
 };
 
@@ -58,6 +59,14 @@ static double wait_most(const struct verdict_input *in, int *who)
     return most;
 }
 
+/* Were the late wake-ups other processes on the workers' CPUs? When the
+ * workers' run-queue wait is a fair share of the wake-ups' summed lateness,
+ * yes; a VM's own lateness (its vCPU not running) leaves no such wait. */
+static bool wake_ups_queued(const struct verdict_timers *h)
+{
+    return h->late_sum_us > 0 && h->wait_sum_us >= VERDICT_QUEUED_SHARE * h->late_sum_us;
+}
+
 static enum lag_weight lag_weigh(const struct verdict_input *in, const struct verdict_scenario *s)
 {
     const struct verdict_timers *h = &in->host;
@@ -68,11 +77,14 @@ static enum lag_weight lag_weigh(const struct verdict_input *in, const struct ve
         return LAG_IMMATERIAL;
     int who;
     bool preempted = wait_most(in, &who) >= VERDICT_PREEMPT_SHARE;
-    if ((double)s->lag_p99_us > host_explains_us(h) && !preempted)
+    bool timers = (double)s->lag_p99_us <= host_explains_us(h);
+    if (!timers && !preempted)
         return LAG_CLIENT;
-    /* Within the margin of a loop turn's work while the timers are punctual
-     * and nothing took the CPU: nobody's lateness worth naming. */
-    return preempted || (host_known(h) && host_figure_us(h) > share) ? LAG_HOST : LAG_IMMATERIAL;
+    if (preempted && (!timers || wake_ups_queued(h)))
+        return LAG_CPU;
+    /* Within the margin of a loop turn's work while the timers are punctual:
+     * nobody's lateness worth naming. */
+    return host_known(h) && host_figure_us(h) > share ? LAG_HOST : LAG_IMMATERIAL;
 }
 
 static void workers_judge(const struct verdict_input *in, struct verdict *v)
@@ -107,23 +119,28 @@ static double pct_of(long long part, long long whole)
     return r > 100 ? 100 : r;
 }
 
-/* Why the host explains a scenario's material lag: other processes on the
- * worker's CPU, or its late timers. */
 static void host_reason(const struct verdict_input *in, const char *pre, const struct verdict_scenario *s,
                         char (*lines)[200], int *n, int max)
 {
-    double lag = (double)s->lag_p99_us / 1000, p95 = (double)s->dur_p95_us / 1000;
+    line_add(lines, n, max, "this machine's timers wake late: p99 %.2fms (client_lag p99 %.2fms from them "
+             "alone, %.2fms seen), material against %shttp_req_duration p95 %.2fms",
+             (double)in->host.p99_us / 1000, (double)(in->host.lag_p99_us > 0 ? in->host.lag_p99_us : 0) / 1000,
+             (double)s->lag_p99_us / 1000, pre, (double)s->dur_p95_us / 1000);
+}
+
+/* Other processes on the client's CPU delayed its sends: a reason under
+ * VERDICT_WAIT_LIMIT (over it, workers_judge gave one already). */
+static void cpu_reason(const struct verdict_input *in, const char *pre, const struct verdict_scenario *s,
+                       struct verdict *v)
+{
     int who;
     double wait = wait_most(in, &who);
-    if ((double)s->lag_p99_us > host_explains_us(&in->host) && wait >= VERDICT_PREEMPT_SHARE)
-        line_add(lines, n, max, "other processes took worker %d's CPU %.1f%% of the run: %sclient_lag p99 %.2fms, "
-                 "material against http_req_duration p95 %.2fms, is what such waits cause", who, wait * 100,
-                 pre, lag, p95);
-    else
-        line_add(lines, n, max, "this machine's timers wake late: p99 %.2fms (client_lag p99 %.2fms from them "
-                 "alone, %.2fms seen), material against %shttp_req_duration p95 %.2fms",
-                 (double)in->host.p99_us / 1000, (double)(in->host.lag_p99_us > 0 ? in->host.lag_p99_us : 0) / 1000,
-                 lag, pre, p95);
+    bool reason = wait < VERDICT_WAIT_LIMIT;
+    line_add(reason ? v->reasons : v->evidence, reason ? &v->nreasons : &v->nevidence,
+             reason ? VERDICT_MAX_REASONS : VERDICT_MAX_EVIDENCE,
+             "worker %d waited for its CPU %.1f%% of the run: other processes on it explain %sclient_lag p99 "
+             "%.2fms, material against http_req_duration p95 %.2fms", who, wait * 100, pre,
+             (double)s->lag_p99_us / 1000, (double)s->dur_p95_us / 1000);
 }
 
 /* One scenario's lines: its share as evidence, and the reason when its
@@ -150,6 +167,8 @@ static void scenario_judge(const struct verdict_input *in, const struct verdict_
                  "%sclient_lag p99 %.2fms is over %.0f%% of http_req_duration p95 %.2fms and more than this "
                  "machine's timers explain (%.2fms): requests left late although a connection was free",
                  pre, lag, VERDICT_LAG_SHARE * 100, p95, host_explains_us(&in->host) / 1000);
+    if (wt == LAG_CPU)
+        cpu_reason(in, pre, s, v);
     if (wt == LAG_HOST) {
         if (client)
             host_reason(in, pre, s, v->evidence, &v->nevidence, VERDICT_MAX_EVIDENCE);
@@ -171,7 +190,7 @@ void verdict_decide(const struct verdict_input *in, struct verdict *v)
     bool client = v->nreasons > 0, host = false;
     for (int s = 0; s < in->nsc; s++) {
         enum lag_weight wt = lag_weigh(in, &in->sc[s]);
-        client |= wt == LAG_CLIENT;
+        client |= wt == LAG_CLIENT || wt == LAG_CPU;
         host |= wt == LAG_HOST;
     }
     timers_evidence(&in->host, v);

@@ -5,12 +5,12 @@
  *  - a worker waiting for its CPU (another process was running on it);
  *  - requests leaving late while a connection was free (client_lag), when
  *    that lag is material to the scenario's own http_req_duration p95 and
- *    more than this machine explains (its timer lateness, and the CPU time
- *    other processes took from the worker).
+ *    more than this machine's timer lateness explains, or caused by other
+ *    processes on the worker's CPU.
  * All three are the client's: CLIENT-LIMITED. When the lag is material but
- * within what the host explains, the host is named instead, with its
- * figure: HOST-LIMITED (a property of the machine, every client on it would
- * see it).
+ * within what the host's timers explain (and those were not other processes
+ * on the client's CPU), the host is named instead, with its figure:
+ * HOST-LIMITED (a property of the machine, every client on it would see it).
  * Otherwise OK; the timer lateness and each scenario's share are always
  * given as evidence. verdict_decide is a pure function of its input. */
 #ifndef BLASTER_VERDICT_H
@@ -31,8 +31,13 @@
 #define VERDICT_HOST_MARGIN_US 100
 /* A worker that waited for its CPU this share of the run (other processes
  * ran on it, under VERDICT_WAIT_LIMIT) had about this share of its sends
- * delayed by them: enough to explain a client_lag p99, whatever its size. */
+ * delayed by them: enough to explain a client_lag p99, whatever its size.
+ * It is the client's side (its CPU is not its own) when the lag is more than
+ * the timers explain, or when the workers' run-queue wait is at least this
+ * share of the wake-ups' summed lateness (the timers were late because of
+ * those processes, not because of the machine). */
 #define VERDICT_PREEMPT_SHARE 0.01
+#define VERDICT_QUEUED_SHARE  0.5
 #define VERDICT_LAG_MIN_SAMPLES 200 /* below this, p99 is the maximum of a few: no verdict on it */
 /* The per-scenario "bounded by" line (report_aggregate.c): sends later than
  * this count as late. */
@@ -56,6 +61,8 @@ struct verdict_timers {
      * at an even rate (a wake-up late by L delays those due in its L µs by
      * 0..L, and a long one delays many): -1 unknown. */
     long long lag_p99_us;
+    double late_sum_us;                  /* the wake-ups' lateness, summed */
+    double wait_sum_us;                  /* the workers' run-queue wait over the run; -1 unknown */
 };
 
 /* One scenario's lag against what it reports. */
