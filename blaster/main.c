@@ -84,7 +84,7 @@ static struct report_input report_input_of(const struct plan *plan, const struct
         .nworkers = res->nworkers, .workers = res->workers, .ring_mode = res->ring_mode,
         .fatal = res->fatal[0] ? res->fatal : NULL, .aborted_by = res->aborted_by[0] ? res->aborted_by : NULL,
     };
-    runner_verdict(res, &in.verdict);
+    runner_verdict(plan, res, &in.verdict);
     return in;
 }
 

@@ -134,6 +134,7 @@ static inline void recycle(struct ring *r, unsigned bid)
 int ring_run(struct ring *r, int64_t deadline_ns, ring_handler fn, void *ctx)
 {
     int ret;
+    r->slept = false;
     if (deadline_ns == 0) {
         ret = io_uring_submit_and_get_events(&r->uring);
     } else if (deadline_ns == INT64_MAX) {
@@ -141,12 +142,14 @@ int ring_run(struct ring *r, int64_t deadline_ns, ring_handler fn, void *ctx)
     } else {
         /* The wait is relative; computing it from an absolute deadline keeps
          * schedules from drifting. */
-        int64_t left = deadline_ns - ring_now();
+        r->wait_from = ring_now();
+        int64_t left = deadline_ns - r->wait_from;
         if (left < 0)
             left = 0;
         struct __kernel_timespec ts = { .tv_sec = left / 1000000000, .tv_nsec = left % 1000000000 };
         struct io_uring_cqe *first; /* liburing 2.3 writes through it: not NULL */
         ret = io_uring_submit_and_wait_timeout(&r->uring, &first, 1, &ts, NULL);
+        r->slept = left > 0;
     }
     r->enters++;
     if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)

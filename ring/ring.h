@@ -77,6 +77,8 @@ struct ring {
     unsigned        nfiles;
     unsigned        recycled;   /* buffers given back since the last advance */
     uint64_t        enters;     /* io_uring_enter calls made by ring_wait (for -v) */
+    bool            slept;      /* the last ring_run waited for a deadline still ahead */
+    int64_t         wait_from;  /* when it began that wait (monotonic ns) */
 };
 
 /* Create the ring on the calling thread (it must be the thread that submits),
@@ -95,7 +97,10 @@ struct io_uring_sqe *ring_sqe(struct ring *r);
 /* Submit what is queued and wait until at least one completion is there or
  * the monotonic clock reaches deadline_ns (0 = don't wait, INT64_MAX = no
  * deadline). Then deliver every completion to fn. Returns the number of
- * events delivered, or -errno for a failure of io_uring_enter itself. */
+ * events delivered, or -errno for a failure of io_uring_enter itself.
+ * r->slept says whether it waited for a deadline still ahead (woken after
+ * it, by the timeout or a completion, the caller can measure how late the
+ * wake-up was). */
 int ring_run(struct ring *r, int64_t deadline_ns, ring_handler fn, void *ctx);
 
 /* --- sockets (client side) ---------------------------------------------- */

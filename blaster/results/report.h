@@ -152,8 +152,10 @@ void report_print(FILE *f, const struct report_input *in, const struct report_th
  *               per-scenario and per-step breakdowns, status_codes, errors,
  *               queued, interrupted, connects, tls {handshakes, resumed,
  *               protocol, last_error} (only when the run did TLS), stopped,
- *               aborted_by, thresholds_failed, verdict {status, reasons,
- *               workers}, error.
+ *               aborted_by, thresholds_failed, verdict {status (OK,
+ *               CLIENT-LIMITED, HOST-LIMITED), reasons, evidence,
+ *               timer_lateness {p(50), p(99), p(99.9) in ms, wake_ups} or
+ *               null, workers}, error.
  * With in->quick: quick mode's metrics (http_reqs, iterations, data, the
  * trends, http_req_failed, vus = the connections) and "blaster" {version,
  * url, method, threads, connections, rate, duration_s, model, ring_mode,

@@ -348,19 +348,33 @@ static json_t *tls_json(const struct metrics *rs)
                      "last_error", rs->tls_reason);
 }
 
+/* The host's timer lateness in ms, k6's percentile keys; null when the
+ * workers never slept until a deadline. */
+static json_t *timers_json(const struct verdict_timers *h)
+{
+    if (h->samples == 0 || h->p99_us < 0)
+        return json_null();
+    return json_pack("{s:o, s:o, s:o, s:I}", "p(50)", jnum((double)h->p50_us / 1000),
+                     "p(99)", jnum((double)h->p99_us / 1000), "p(99.9)", jnum((double)h->p999_us / 1000),
+                     "wake_ups", (json_int_t)h->samples);
+}
+
 static json_t *verdict_json(const struct report_input *in)
 {
-    json_t *reasons = json_array(), *workers = json_array();
+    json_t *reasons = json_array(), *evidence = json_array(), *workers = json_array();
     for (int i = 0; i < in->verdict.nreasons; i++)
         json_array_append_new(reasons, json_string(in->verdict.reasons[i]));
+    for (int i = 0; i < in->verdict.nevidence; i++)
+        json_array_append_new(evidence, json_string(in->verdict.evidence[i]));
     for (int w = 0; w < in->nworkers; w++) {
         json_t *wo = json_object();
         json_object_set_new(wo, "busy", jnum(in->workers[w].busy));
         json_object_set_new(wo, "wait", jnum(in->workers[w].wait));
         json_array_append_new(workers, wo);
     }
-    return json_pack("{s:s, s:o, s:o}", "status", in->verdict.client_limited ? "CLIENT-LIMITED" : "OK",
-                     "reasons", reasons, "workers", workers);
+    return json_pack("{s:s, s:o, s:o, s:o, s:o}", "status", verdict_status_name(in->verdict.status),
+                     "reasons", reasons, "evidence", evidence, "timer_lateness", timers_json(&in->verdict.host),
+                     "workers", workers);
 }
 
 static json_t *blaster_json(const struct report_input *in, const struct report_thresholds *t,

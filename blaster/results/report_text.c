@@ -327,9 +327,11 @@ static void print_verdict(FILE *f, const struct report_input *in)
         fprintf(f, "  client verdict: none (the run failed: see the error below)\n");
         return;
     }
-    fprintf(f, "  client verdict: %s\n", in->verdict.client_limited ? "CLIENT-LIMITED" : "OK");
+    fprintf(f, "  client verdict: %s\n", verdict_status_name(in->verdict.status));
     for (int i = 0; i < in->verdict.nreasons; i++)
         fprintf(f, "     - %s\n", in->verdict.reasons[i]);
+    for (int i = 0; i < in->verdict.nevidence; i++)
+        fprintf(f, "     · %s\n", in->verdict.evidence[i]);
 }
 
 /* client_lag over every request, then each worker's CPU. */

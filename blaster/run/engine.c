@@ -285,12 +285,26 @@ static void handle_close(struct engine *e, struct vu *v, int64_t now)
         conn_connect(e, v, now); /* a request was waiting for this close */
 }
 
+/* The first timer of a turn that woke the worker from its sleep (due after
+ * the sleep began): how late this machine woke it. Once per loop turn. */
+static inline void timer_lateness(struct engine *e, const struct ring_timer *t, int64_t now)
+{
+    if (!e->ring.slept || e->late_seen)
+        return;
+    int64_t due = (int64_t)t->ts.tv_sec * 1000000000 + t->ts.tv_nsec;
+    if (due < e->ring.wait_from || now < due)
+        return;
+    hist_record(&e->timer_late, (now - due) / 1000);
+    e->late_seen = true;
+}
+
 static void on_event(void *ctx, const struct ring_event *ev)
 {
     struct engine *e = ctx;
     struct vu *v = vu_of(e, ev->idx);
     int64_t now = ring_now();
     if (ev->op == RING_OP_TIMER) {
+        timer_lateness(e, &v->timer, now);
         handle_timer(e, v, ev, now);
         return;
     }
@@ -363,9 +377,16 @@ void engine_run(struct engine *e, const int *stop)
 {
     worker_cpu_sample(&e->cpu_start);
     e->wall_start = ring_now();
-    int64_t next_publish = 0;
+    int64_t next_publish = 0, slept_until = 0;
     for (;;) {
         int64_t now = ring_now();
+        /* Once per wake-up past the loop's deadline, never per request: how
+         * late this machine woke the worker (the verdict's "timer
+         * lateness"), unless a VU's timer measured this turn already.
+         * Woken late by a completion counts too: the timer was due first. */
+        if (slept_until && !e->late_seen && now >= slept_until)
+            hist_record(&e->timer_late, (now - slept_until) / 1000);
+        e->late_seen = false;
         if (__atomic_load_n(stop, __ATOMIC_RELAXED) || e->fatal[0])
             break;
         int64_t deadline = now + 100 * 1000000LL; /* notice a stop within 100 ms */
@@ -390,6 +411,7 @@ void engine_run(struct engine *e, const int *stop)
         if (dl < deadline)
             deadline = dl;
         int ret = ring_run(&e->ring, deadline, on_event, e);
+        slept_until = e->ring.slept ? deadline : 0;
         if (ret < 0 && ret != -EINTR) {
             snprintf(e->fatal, sizeof e->fatal, "io_uring_enter failed: %s", strerror(-ret));
             break;
@@ -531,6 +553,7 @@ int engine_init(struct engine *e, const struct engine_config *cfg)
     e->bulkq = calloc(e->nvus ? e->nvus : 1, sizeof *e->bulkq);
     e->slab = calloc(slab ? slab : 1, 1);
     if (!e->vus || !e->slab || !e->bulkq || tq_setup(e, pl) != 0 ||
+        hist_init(&e->timer_late, 1, 3600LL * 1000 * 1000, cfg->sigfigs) != 0 ||
         stream_pool_init(&e->pool, &e->ring, cfg->tls) != 0)
         goto oom;
     uint8_t *at = e->slab;
@@ -576,6 +599,7 @@ void engine_free(struct engine *e)
         free(e->snap.m);
         e->snap.m = NULL;
     }
+    hist_free(&e->timer_late);
     free(e->sc);
     free(e->m);
     free(e->vus);

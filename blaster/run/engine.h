@@ -92,6 +92,9 @@ struct engine {
     char                 fatal[256];
     struct worker_cpu    cpu_start, cpu_end;
     int64_t              wall_start, wall_end;
+    struct hist          timer_late;  /* µs each timed wait woke after its deadline: the
+                                         host's own lateness, which client_lag cannot beat */
+    bool                 late_seen;   /* this loop turn's wake-up is in timer_late already */
 };
 
 /* On the worker thread that will run it (the ring is bound to it). 0, or

@@ -284,17 +284,17 @@ static void worker_cpu_fractions(const struct engine *e, struct worker_report *w
     w->wait = e->cpu_end.wait_ns >= 0 && wall > 0 ? (double)(e->cpu_end.wait_ns - e->cpu_start.wait_ns) / wall : -1;
 }
 
-/* The p99 of client_lag over every request of every scenario. */
-static void lag_summarise(struct run_result *r, int sigfigs)
+/* The merged hist's p50/p99/p99.9 in µs (-1 each when empty); span_us: the
+ * workers' run time, summed; wait_us: their run-queue wait, summed (-1
+ * unknown). */
+static struct verdict_timers timers_of(const struct hist *h, double span_us, double wait_us)
 {
-    struct hist lag;
-    hist_init(&lag, 1, 3600LL * 1000 * 1000, sigfigs);
-    for (int s = 0; s < r->nsc; s++)
-        for (int q = 0; q < r->m[s].nreq; q++)
-            hist_merge(&lag, &r->m[s].req[q].lag);
-    r->lag_samples = hist_count(&lag);
-    r->lag_p99_us = r->lag_samples ? (double)hist_percentile(&lag, 99) : -1;
-    hist_free(&lag);
+    unsigned long long n = hist_count(h);
+    return (struct verdict_timers){ .samples = n, .p50_us = n ? hist_percentile(h, 50) : -1,
+                                    .p99_us = n ? hist_percentile(h, 99) : -1,
+                                    .p999_us = n ? hist_percentile(h, 99.9) : -1,
+                                    .lag_p99_us = verdict_timers_lag_p99(h, span_us),
+                                    .late_sum_us = n ? hist_mean(h) * (double)n : 0, .wait_sum_us = wait_us };
 }
 
 /* Join the workers and merge what they measured, exactly, scenario by
@@ -307,7 +307,10 @@ static void workers_merge(struct worker *ws, int nw, const struct plan *p, int s
     r->workers = calloc((size_t)nw, sizeof *r->workers);
     for (int s = 0; s < p->nsc; s++)
         scenario_metrics_init(&r->m[s], p->sc[s].nreqs, sigfigs);
+    struct hist late;
+    hist_init(&late, 1, 3600LL * 1000 * 1000, sigfigs);
     int64_t t0 = INT64_MAX, t1 = 0;
+    double span_us = 0, wait_us = 0;
     for (int i = 0; i < nw; i++) {
         pthread_join(ws[i].thread, NULL);
         struct engine *e = &ws[i].e;
@@ -317,14 +320,19 @@ static void workers_merge(struct worker *ws, int nw, const struct plan *p, int s
             continue;
         for (int s = 0; s < p->nsc; s++)
             scenario_metrics_merge(&r->m[s], &e->m[s]);
+        hist_merge(&late, &e->timer_late);
         worker_cpu_fractions(e, &r->workers[i]);
+        span_us += (double)(e->wall_end - e->wall_start) / 1000;
+        wait_us = wait_us < 0 || r->workers[i].wait < 0 ? -1
+                : wait_us + r->workers[i].wait * (double)(e->wall_end - e->wall_start) / 1000;
         if (e->wall_start < t0)
             t0 = e->wall_start;
         if (e->wall_end > t1)
             t1 = e->wall_end;
     }
     r->elapsed_s = t1 > t0 ? (double)(t1 - t0) / 1e9 : 0;
-    lag_summarise(r, sigfigs);
+    r->timer_late = timers_of(&late, span_us, wait_us);
+    hist_free(&late);
     /* A worker that never connected stopped the run already (engine.c);
      * one whose connections were all refused, reset or timed out ran to
      * the end, and its numbers describe no server at all either. */
@@ -373,16 +381,51 @@ int runner_run(const struct plan *p, const struct runner_opts *o, struct run_res
     return started;
 }
 
-void runner_verdict(const struct run_result *r, struct verdict *v)
+/* Percentile p, in µs, of client_lag (lag) or http_req_duration over
+ * every request of scenario m; -1 when empty. *n: its samples. */
+static long long scenario_percentile(const struct scenario_metrics *m, bool lag, double p,
+                                     unsigned long long *n)
+{
+    struct hist all;
+    long long v = -1;
+    *n = 0;
+    if (m->nreq <= 0)
+        return -1;
+    const struct hist *first = lag ? &m->req[0].lag : &m->req[0].duration;
+    if (hist_init(&all, first->lowest, first->highest, first->sigfigs) != 0)
+        return -1;
+    for (int q = 0; q < m->nreq; q++)
+        hist_merge(&all, lag ? &m->req[q].lag : &m->req[q].duration);
+    *n = hist_count(&all);
+    if (*n)
+        v = hist_percentile(&all, p);
+    hist_free(&all);
+    return v;
+}
+
+void runner_verdict(const struct plan *p, const struct run_result *r, struct verdict *v)
 {
     double busy[MAX_WORKERS], wait[MAX_WORKERS];
-    for (int i = 0; i < r->nworkers && i < MAX_WORKERS; i++) {
+    int nw = r->nworkers < MAX_WORKERS ? r->nworkers : MAX_WORKERS;
+    for (int i = 0; i < nw; i++) {
         busy[i] = r->workers[i].busy;
         wait[i] = r->workers[i].wait;
     }
-    struct verdict_input in = { .nworkers = r->nworkers, .busy = busy, .wait = wait,
-                                .lag_p99_us = (long long)r->lag_p99_us, .lag_samples = r->lag_samples };
+    struct verdict_scenario *sc = calloc(r->nsc > 0 ? (size_t)r->nsc : 1, sizeof *sc);
+    struct verdict_input in = { .nworkers = nw, .busy = busy, .wait = wait, .nsc = sc ? r->nsc : 0, .sc = sc,
+                                .host = r->timer_late };
+    for (int s = 0; sc && s < r->nsc; s++) {
+        const struct scenario_metrics *m = &r->m[s];
+        unsigned long long n;
+        sc[s] = (struct verdict_scenario){ .name = p->sc[s].name, .dropped = m->dropped,
+                                           .started = m->iterations + m->interrupted };
+        sc[s].lag_p95_us = scenario_percentile(m, true, 95, &n);
+        sc[s].lag_p99_us = scenario_percentile(m, true, 99, &sc[s].lag_samples);
+        sc[s].dur_p95_us = scenario_percentile(m, false, 95, &n);
+        sc[s].dur_p99_us = scenario_percentile(m, false, 99, &n);
+    }
     verdict_decide(&in, v);
+    free(sc);
 }
 
 void runner_result_free(struct run_result *r)

@@ -38,15 +38,15 @@ struct run_result {
     char     aborted_by[256];         /* why a check stopped the run, or "" */
     char     fatal[256];              /* a worker gave up, or "" */
     const char *ring_mode;
-    double   lag_p99_us;              /* over every request */
-    unsigned long long lag_samples;
+    struct verdict_timers timer_late; /* the workers' timed wake-ups, merged */
 };
 
 /* Run p to its end. 0 when it ran (even if stopped by a signal or errors
  * were counted); -1 when it could not start (r->fatal says why). */
 int  runner_run(const struct plan *p, const struct runner_opts *o, struct run_result *r);
 void runner_result_free(struct run_result *r);
-/* The client verdict of a run. */
-void runner_verdict(const struct run_result *r, struct verdict *v);
+/* The client verdict of a run of p: each scenario's client_lag p99 against
+ * its http_req_duration p95, the workers' CPU, the host's timer lateness. */
+void runner_verdict(const struct plan *p, const struct run_result *r, struct verdict *v);
 
 #endif

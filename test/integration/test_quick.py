@@ -165,17 +165,14 @@ def test_usage_errors_name_the_flag(blaster_bin):
 
 
 def test_verdict_ok_on_a_clean_run(blaster_bin):
+    """The issue's clean run (server alone on one CPU, -R1000 on the other):
+    never CLIENT-LIMITED for the client's own sake. On a VM whose timers wake
+    late against a sub-millisecond p95 the verdict names the host
+    (HOST-LIMITED) instead: test_verdict.py has the details."""
+    from test_verdict import assert_not_client_limited, clean_run
     if os.environ.get("BLASTER_SANITIZED"):
         pytest.skip("a sanitizer build is slow enough to be CLIENT-LIMITED, rightly")
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2:
-        pytest.skip("needs two CPUs: one for the server, one for the client")
-    with blaster_serve("--threads", "1", cpus={cpus[1]}) as (url, proc):
-        run = run_blaster(["-t", "1", "-c", "10", "-d", "3s", "-R", "1000", url], cpus={cpus[0]})
-    assert run.returncode == 0
-    v = run.summary["blaster"]["verdict"]
-    assert v["status"] == "OK", v
-    assert "client verdict: OK" in run.stdout
+    assert_not_client_limited(clean_run(1000))
 
 
 def test_verdict_client_limited_when_starved(blaster_bin):
