@@ -77,7 +77,6 @@ struct vu {
     uint16_t  hls_seg, hls_nseg;
     uint16_t  caplen[PLAN_MAX_CAPTURES];
     uint32_t  kept;           /* bytes kept of the current response */
-    size_t    send_total;     /* bytes of the rendered request */
     bool      bulk_wait;      /* rendered, waiting for a bulk slot */
     bool      in_bulkq;       /* has an entry in the bulk FIFO (maybe stale: bulk_wait says) */
     bool      bulk_sending;   /* a bulk piece is in flight (its completion frees the slot) */

@@ -130,7 +130,7 @@ void req_timeouts(struct engine *e, int64_t now)
 
 static bool is_bulk(const struct vu *v)
 {
-    return v->send_total >= BULK_MIN && !stream_cuts_pieces(&v->st);
+    return v->st.total >= BULK_MIN && !stream_cuts_pieces(&v->st);
 }
 
 /* Wait for the bulk slot. A VU has at most one entry in the FIFO: one left
@@ -242,7 +242,6 @@ void req_send(struct engine *e, struct vu *v, int64_t now)
         req_fail(e, v, ERR_OTHER, EINVAL, now);
         return;
     }
-    v->send_total = total;
     stream_message(&v->st, v->iov, n, total);
     if (is_bulk(v) && e->bulk_inflight >= BULK_MAX) {
         bulk_push(e, v);
