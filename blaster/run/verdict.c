@@ -43,7 +43,10 @@ static double host_figure_us(const struct verdict_timers *h)
 static double host_explains_us(const struct verdict_timers *h)
 {
     double twice = VERDICT_HOST_FACTOR * (double)h->p99_us, caused = (double)h->lag_p99_us;
-    return (host_known(h) ? (caused > twice ? caused : twice) : 0) + VERDICT_HOST_MARGIN_US;
+    double worst = (double)h->p999_us, x = caused > twice ? caused : twice;
+    if (worst > x)
+        x = worst;
+    return (host_known(h) ? x : 0) + VERDICT_HOST_MARGIN_US;
 }
 
 /* The most a worker waited for its CPU, as a share of the run (0 unknown). */
